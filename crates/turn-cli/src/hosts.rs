@@ -1,0 +1,59 @@
+//! Hosts that answer a process's effects.
+
+use std::io::Write;
+use turn_runtime::Host;
+
+/// The real world: stdout, the system clock, the OS random source.
+pub struct SystemHost;
+
+impl Host for SystemHost {
+    fn print(&mut self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{text}");
+    }
+    fn now(&mut self) -> f64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    }
+    fn sleep(&mut self, seconds: f64) {
+        if seconds.is_finite() && seconds > 0.0 {
+            std::thread::sleep(std::time::Duration::from_secs_f64(seconds.min(86_400.0)));
+        }
+    }
+    fn random(&mut self) -> f64 {
+        // 53 random bits from the OS-seeded std hasher: uniform in [0, 1).
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(self.now().to_bits());
+        (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A deterministic host for tests: output is recorded, the clock starts at
+/// a fixed instant and advances only by sleeps, randomness is a fixed LCG.
+pub struct TestHost {
+    pub output: Vec<String>,
+    pub clock: f64,
+    seed: u64,
+}
+
+impl Default for TestHost {
+    fn default() -> TestHost {
+        TestHost { output: Vec::new(), clock: 1_700_000_000.0, seed: 42 }
+    }
+}
+
+impl Host for TestHost {
+    fn print(&mut self, text: &str) {
+        self.output.push(text.to_string());
+    }
+    fn now(&mut self) -> f64 {
+        self.clock
+    }
+    fn sleep(&mut self, seconds: f64) {
+        self.clock += seconds;
+    }
+    fn random(&mut self) -> f64 {
+        self.seed = self.seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.seed >> 11) as f64 / (1u64 << 53) as f64
+    }
+}

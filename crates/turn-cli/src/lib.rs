@@ -1,0 +1,23 @@
+//! The pieces of the `turn` command that tests reuse: compiling from the file
+//! system, rendering diagnostics and runtime errors, and the hosts that
+//! answer effects (the real one and a deterministic one for tests).
+
+pub mod hosts;
+pub mod loader;
+pub mod report;
+
+use std::rc::Rc;
+use turn_compiler::{CompileFailure, ModuleLoader};
+use turn_runtime::{Host, RunResult};
+use turn_vm::{Limits, Program, Vm};
+
+/// Compile a program whose entry is `path`.
+pub fn compile_file(path: &str, loader: &dyn ModuleLoader) -> Result<Program, CompileFailure> {
+    turn_compiler::compile(path, loader, &turn_runtime::compile_options())
+}
+
+/// Run a compiled program to completion with `host`.
+pub fn run_program(program: Program, limits: Limits, host: &mut dyn Host) -> Result<RunResult, turn_vm::RtError> {
+    let mut vm = Vm::new(Rc::new(program), turn_runtime::builtins(), limits)?;
+    Ok(turn_runtime::run(&mut vm, host))
+}

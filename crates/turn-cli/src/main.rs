@@ -1,0 +1,182 @@
+//! `turn`: the command-line front end. Thin: it wires the crates together.
+
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use turn_cli::hosts::SystemHost;
+use turn_cli::loader::FsLoader;
+use turn_cli::report;
+use turn_runtime::RunResult;
+use turn_vm::{Limits, Program};
+
+#[derive(Parser)]
+#[command(name = "turn", version, about = "Turn: a language, a durable runtime and a turn executor for agentic software")]
+#[command(after_help = "Examples:\n  turn run examples/hello.tn\n  turn check app.tn --json\n  turn schema app.tn Report")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compile and run a program; print its return value (nothing for null).
+    ///
+    /// Exit codes: 0 success, 1 compile error, 2 uncaught runtime error.
+    Run {
+        /// The program's entry file (.tn).
+        file: String,
+        /// Stop with a `limit` error after this many VM instructions (0: no limit).
+        #[arg(long, default_value_t = 0)]
+        max_steps: u64,
+        /// Deepest call stack allowed before a `limit` error.
+        #[arg(long, default_value_t = 10_000)]
+        max_depth: usize,
+        /// Largest string (bytes) or list/map (elements) a program may build.
+        #[arg(long, default_value_t = 256 * 1024 * 1024)]
+        max_value_size: usize,
+    },
+    /// Check a program for errors without running it.
+    Check {
+        file: String,
+        /// Print diagnostics as a JSON array (file, line, col, code, message, hint).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the bytecode of a program and of every module it uses.
+    Disasm { file: String },
+    /// Print the JSON Schema that `infer` sends for a type declared in a file.
+    Schema {
+        file: String,
+        /// A struct or type alias name (or a builtin type such as `List<Str>`).
+        #[arg(value_name = "TYPE")]
+        type_name: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Deep (but legal) programs recurse in the compiler: give it room.
+    let worker = std::thread::Builder::new().stack_size(256 * 1024 * 1024).spawn(move || dispatch(cli));
+    match worker.map(|h| h.join()) {
+        Ok(Ok(code)) => code,
+        _ => {
+            eprintln!("error: internal failure (this is a bug in turn)");
+            ExitCode::from(70)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Run { file, max_steps, max_depth, max_value_size } => {
+            let limits = Limits { max_steps, max_call_depth: max_depth, max_value_size };
+            run(&file, limits)
+        }
+        Command::Check { file, json } => check(&file, json),
+        Command::Disasm { file } => match compile(&file) {
+            Ok(p) => {
+                print!("{}", turn_bytecode::disasm::disassemble(&p));
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        },
+        Command::Schema { file, type_name } => schema(&file, &type_name),
+    }
+}
+
+/// Compile, printing diagnostics (warnings too) to stderr.
+fn compile(file: &str) -> Result<Program, ExitCode> {
+    match turn_cli::compile_file(file, &FsLoader::default()) {
+        Ok(p) => Ok(p),
+        Err(failure) => {
+            eprint!("{}", report::render_diagnostics(&failure, std::io::stderr().is_terminal()));
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
+fn run(file: &str, limits: Limits) -> ExitCode {
+    let program = match compile(file) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let shown = program.clone();
+    match turn_cli::run_program(program, limits, &mut SystemHost) {
+        Ok(RunResult::Done(v)) => {
+            if !matches!(v, turn_vm::Value::Null) {
+                match turn_vm::display(&v, &shown) {
+                    Ok(s) => println!("{s}"),
+                    Err(e) => {
+                        eprintln!("error[{}]: cannot print the result: {}", e.kind, e.message);
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(RunResult::Failed(u)) => {
+            eprint!("{}", report::render_uncaught(&u, &shown));
+            ExitCode::from(2)
+        }
+        Ok(RunResult::Suspended) => {
+            eprintln!("suspended (durable runs with `--id` come with the process runtime)");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error[{}]: {}", e.kind, e.message);
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn check(file: &str, json: bool) -> ExitCode {
+    match turn_cli::compile_file(file, &FsLoader::default()) {
+        Ok(_) => {
+            if json {
+                println!("[]");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(failure) => {
+            if json {
+                println!("{}", report::diagnostics_json(&failure));
+            } else {
+                eprint!("{}", report::render_diagnostics(&failure, std::io::stderr().is_terminal()));
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn schema(file: &str, type_name: &str) -> ExitCode {
+    // Compile a probe program that names the type in an `infer`, so the same
+    // resolution as a real `infer` site applies.
+    let program = match compile(file) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let ty = program.structs.iter().position(|s| s.name == type_name).map(|i| turn_bytecode::Ty::Struct(i as u32));
+    let Some(ty) = ty.or_else(|| builtin_type(type_name)) else {
+        let names: Vec<&str> = program.structs.iter().map(|s| s.name.as_str()).collect();
+        eprintln!(
+            "error: no struct named `{type_name}` in {file}{}",
+            if names.is_empty() { String::new() } else { format!(" (structs: {})", names.join(", ")) }
+        );
+        return ExitCode::from(1);
+    };
+    let schema = turn_sema::schema_for(&ty, &program.structs);
+    println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+    ExitCode::SUCCESS
+}
+
+fn builtin_type(name: &str) -> Option<turn_bytecode::Ty> {
+    use turn_bytecode::Ty;
+    Some(match name {
+        "Num" => Ty::Num,
+        "Str" => Ty::Str,
+        "Bool" => Ty::Bool,
+        "List<Str>" => Ty::List(Box::new(Ty::Str)),
+        "List<Num>" => Ty::List(Box::new(Ty::Num)),
+        _ => return None,
+    })
+}

@@ -1,0 +1,130 @@
+//! Conformance programs: one test per `tests/conformance/**/<name>.tn`.
+//!
+//! Each program is compiled and run with a deterministic host; the compiler
+//! diagnostics, the printed output, the result or the uncaught error and the
+//! exit code are compared with `<name>.expected`. Files under a `lib/`
+//! directory are modules used by the tests, not tests themselves.
+//!
+//! Regenerate expected files with `TURN_BLESS=1 cargo test --test conformance`
+//! and review the diff before committing.
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use std::path::{Path, PathBuf};
+use turn_cli::hosts::TestHost;
+use turn_cli::loader::FsLoader;
+use turn_cli::report;
+use turn_runtime::RunResult;
+use turn_vm::Limits;
+
+const HEADER: &str = "# generated: TURN_BLESS=1 cargo test --test conformance (review before committing)\n";
+
+fn main() {
+    let args = Arguments::from_args();
+    let root = repo_root();
+    let mut files = Vec::new();
+    collect(&root.join("tests/conformance"), &mut files);
+    files.sort();
+    let trials = files
+        .into_iter()
+        .map(|path| {
+            let rel = path.strip_prefix(&root).unwrap_or(&path).to_string_lossy().into_owned();
+            let name = rel.trim_start_matches("tests/conformance/").trim_end_matches(".tn").to_string();
+            let root = root.clone();
+            Trial::test(name, move || check(&root, &path))
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| PathBuf::from("../.."))
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if p.file_name().is_some_and(|n| n != "lib") {
+                collect(&p, out);
+            }
+        } else if p.extension().is_some_and(|x| x == "tn") {
+            out.push(p);
+        }
+    }
+}
+
+/// Run one program the way `turn run` does and describe what happened.
+pub fn observe(root: &Path, path: &Path) -> String {
+    let loader = FsLoader { display_root: Some(root.to_path_buf()) };
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let mut out = String::new();
+    let program = match turn_cli::compile_file(&path.to_string_lossy(), &loader) {
+        Ok(p) => p,
+        Err(failure) => {
+            let text = report::render_diagnostics(&failure, false).replace(&*path.to_string_lossy(), &rel.to_string_lossy());
+            out.push_str("-- diagnostics\n");
+            out.push_str(&text);
+            out.push_str("-- exit\n1\n");
+            return out;
+        }
+    };
+    let shown = program.clone();
+    let mut host = TestHost::default();
+    let limits = Limits { max_steps: 50_000_000, ..Limits::default() };
+    let result = turn_cli::run_program(program, limits, &mut host);
+    out.push_str("-- stdout\n");
+    for line in &host.output {
+        out.push_str(line);
+        out.push('\n');
+    }
+    let exit = match result {
+        Ok(RunResult::Done(v)) => {
+            out.push_str("-- result\n");
+            match turn_vm::display(&v, &shown) {
+                Ok(s) if !matches!(v, turn_vm::Value::Null) => {
+                    out.push_str(&s);
+                    out.push('\n');
+                    0
+                }
+                Ok(_) => 0,
+                Err(e) => {
+                    out.push_str(&format!("<cannot print: {}>\n", e.message));
+                    2
+                }
+            }
+        }
+        Ok(RunResult::Failed(u)) => {
+            out.push_str("-- error\n");
+            out.push_str(&report::render_uncaught(&u, &shown));
+            2
+        }
+        Ok(RunResult::Suspended) => {
+            out.push_str("-- suspended\n");
+            0
+        }
+        Err(e) => {
+            out.push_str(&format!("-- error\n{}: {}\n", e.kind, e.message));
+            2
+        }
+    };
+    out.push_str(&format!("-- exit\n{exit}\n"));
+    out
+}
+
+fn check(root: &Path, path: &Path) -> Result<(), Failed> {
+    let actual = observe(root, path);
+    let expected_path = path.with_extension("expected");
+    if std::env::var_os("TURN_BLESS").is_some() {
+        std::fs::write(&expected_path, format!("{HEADER}{actual}")).map_err(|e| Failed::from(e.to_string()))?;
+        return Ok(());
+    }
+    let expected = std::fs::read_to_string(&expected_path)
+        .map_err(|_| Failed::from(format!("missing {} (run with TURN_BLESS=1 to create it)", expected_path.display())))?;
+    let expected = expected.strip_prefix(HEADER).unwrap_or(&expected);
+    if expected == actual {
+        Ok(())
+    } else {
+        Err(Failed::from(format!("output differs\n--- expected\n{expected}--- actual\n{actual}")))
+    }
+}

@@ -1,0 +1,28 @@
+//! The outside world as one process sees it.
+
+use turn_bytecode::Program;
+use turn_vm::{RtError, Uncaught, Value};
+
+/// Answers a process's effects. The CLI's host prints to stdout and reads
+/// the system clock; the test host records output and is deterministic.
+pub trait Host {
+    fn print(&mut self, text: &str);
+    /// A host tool called with `call("name", arg)`.
+    fn tool(&mut self, program: &Program, name: &str, arg: Value) -> Result<Value, RtError> {
+        let _ = (program, arg);
+        Err(RtError::new("tool", format!("there is no tool named `{name}`")))
+    }
+    /// Seconds since the Unix epoch.
+    fn now(&mut self) -> f64;
+    fn sleep(&mut self, seconds: f64);
+    /// Uniform in [0, 1).
+    fn random(&mut self) -> f64;
+}
+
+#[derive(Debug)]
+pub enum RunResult {
+    Done(Value),
+    Failed(Box<Uncaught>),
+    /// Stopped at `suspend;`.
+    Suspended,
+}

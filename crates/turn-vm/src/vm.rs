@@ -1,0 +1,1118 @@
+//! The interpreter: one process's state and the instruction loop.
+
+use crate::effect::Effect;
+use crate::error::RtError;
+use crate::native::{Flow, NativeCx, NativeDef};
+use crate::ops::{self, arith, article, compare, conforms, describe_type, Arith, Cmp};
+use crate::value::{Closure, ErrorValue, Map, StructValue, TraceFrame, Value};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use turn_bytecode::op::CheckSite;
+use turn_bytecode::{Constant, Op, Program, UpvalueSource};
+
+/// Resource limits; exceeding one raises a catchable `limit` error.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Instructions this process may execute in total (0: unlimited).
+    pub max_steps: u64,
+    pub max_call_depth: usize,
+    /// Largest string (bytes) or collection (elements) a program may build.
+    pub max_value_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { max_steps: 0, max_call_depth: 10_000, max_value_size: 256 * 1024 * 1024 }
+    }
+}
+
+/// Why `run` stopped.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The program returned.
+    Done(Value),
+    /// An error nobody caught.
+    Failed(Box<Uncaught>),
+    /// The program needs the outside world; call [`Vm::resume`] with the answer.
+    Effect(Effect),
+    /// The step budget given to `run` is used up (the scheduler preempts).
+    Preempted,
+}
+
+/// An uncaught error with where it happened.
+#[derive(Debug, Clone)]
+pub struct Uncaught {
+    /// The thrown value (an `Error`, or whatever `throw` was given).
+    pub value: Value,
+    pub kind: String,
+    pub message: String,
+    pub trace: Vec<TraceFrame>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Frame {
+    pub closure: Rc<Closure>,
+    pub ip: usize,
+    pub base: usize,
+    /// Stack height to restore on return (where the result goes).
+    pub ret_to: usize,
+    /// Set for module bodies: their result is cached under this index.
+    pub module: Option<u16>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Handler {
+    pub frame: usize,
+    pub stack: usize,
+    pub target: usize,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum ModuleState {
+    NotLoaded,
+    Loading,
+    Loaded(Value),
+}
+
+/// What to do with the answer to the pending effect.
+#[derive(Debug, Clone)]
+pub(crate) enum Pending {
+    None,
+    /// Push the answer.
+    Push,
+    /// Ignore the answer and push this (e.g. `echo` returns its argument).
+    PushValue(Value),
+}
+
+/// One Turn process: a program, its stack and frames, memory and limits.
+pub struct Vm {
+    pub(crate) program: Rc<Program>,
+    pub(crate) natives: &'static [NativeDef],
+    pub(crate) stack: Vec<Value>,
+    pub(crate) frames: Vec<Frame>,
+    pub(crate) handlers: Vec<Handler>,
+    pub(crate) modules: Vec<ModuleState>,
+    pub(crate) methods: HashMap<(u32, u32), Value>,
+    pub(crate) memory: Map,
+    pub(crate) pending: Pending,
+    pub(crate) pending_error: Option<RtError>,
+    pub(crate) steps: u64,
+    pub(crate) pid: u64,
+    pub limits: Limits,
+    echo: Option<u16>,
+    forget: Option<u16>,
+}
+
+/// Builtins that need the process's own state; the VM answers them itself.
+/// The runtime appends these to the std natives to form the global table.
+pub static VM_NATIVES: &[NativeDef] = &[NativeDef { name: "forget", arity: crate::native::Arity::exact(1), func: vm_owned }];
+
+fn vm_owned(_: &mut NativeCx, _: &[Value]) -> crate::native::NativeResult {
+    Err(Flow::Error(RtError::internal("a VM-owned builtin was called as a plain native")))
+}
+
+impl Vm {
+    /// A process about to run the program's entry module. `natives` must be
+    /// the table the program was compiled against.
+    pub fn new(program: Rc<Program>, natives: &'static [NativeDef], limits: Limits) -> Result<Vm, RtError> {
+        if program.globals.len() != natives.len()
+            || program.globals.iter().zip(natives).any(|(g, n)| g != n.name)
+        {
+            return Err(RtError::internal("the program was compiled against a different builtin table"));
+        }
+        let entry = program
+            .modules
+            .get(program.entry as usize)
+            .map(|m| m.function)
+            .ok_or_else(|| RtError::internal("the program has no entry module"))?;
+        let modules = vec![ModuleState::NotLoaded; program.modules.len()];
+        let echo = natives.iter().position(|n| n.name == "echo").map(|i| i as u16);
+        let forget = natives.iter().position(|n| n.name == "forget").map(|i| i as u16);
+        let mut vm = Vm {
+            program,
+            natives,
+            stack: Vec::with_capacity(256),
+            frames: Vec::new(),
+            handlers: Vec::new(),
+            modules,
+            methods: HashMap::new(),
+            memory: Map::new(),
+            pending: Pending::None,
+            pending_error: None,
+            steps: 0,
+            pid: 1,
+            limits,
+            echo,
+            forget,
+        };
+        let m = vm.program.entry;
+        if let Some(state) = vm.modules.get_mut(m as usize) {
+            *state = ModuleState::Loading;
+        }
+        vm.push_frame(entry, Rc::new(Closure { func: entry, upvalues: Box::new([]) }), 0, 0, Some(m))?;
+        Ok(vm)
+    }
+
+    pub fn program(&self) -> &Rc<Program> {
+        &self.program
+    }
+
+    /// Instructions executed so far.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Answer the effect the last `run` returned.
+    pub fn resume(&mut self, answer: Result<Value, RtError>) {
+        let pending = std::mem::replace(&mut self.pending, Pending::None);
+        match answer {
+            Ok(v) => match pending {
+                Pending::PushValue(x) => self.stack.push(x),
+                _ => self.stack.push(v),
+            },
+            Err(e) => self.pending_error = Some(e),
+        }
+    }
+
+    fn push_frame(&mut self, func: u32, closure: Rc<Closure>, base: usize, ret_to: usize, module: Option<u16>) -> Result<(), RtError> {
+        if self.frames.len() >= self.limits.max_call_depth {
+            return Err(RtError::limit(format!(
+                "call depth exceeded {} (infinite recursion?)",
+                self.limits.max_call_depth
+            )));
+        }
+        let f = self.program.functions.get(func as usize).ok_or_else(|| RtError::internal("bad function index"))?;
+        let slots = f.slots as usize;
+        if self.stack.len() < base + slots {
+            self.stack.resize(base + slots, Value::Null);
+        }
+        for &s in &f.cell_params {
+            let i = base + s as usize;
+            let v = std::mem::take(&mut self.stack[i]);
+            self.stack[i] = Value::Cell(Rc::new(RefCell::new(v)));
+        }
+        self.frames.push(Frame { closure, ip: 0, base, ret_to, module });
+        Ok(())
+    }
+
+    /// Run at most `budget` instructions (0: no budget).
+    pub fn run(&mut self, budget: u64) -> Outcome {
+        if let Some(e) = self.pending_error.take() {
+            if let Some(out) = self.raise(e) {
+                return out;
+            }
+        }
+        let program = self.program.clone();
+        let mut budget_left = if budget == 0 { u64::MAX } else { budget };
+        loop {
+            let Some(frame) = self.frames.last() else {
+                return Outcome::Done(self.stack.pop().unwrap_or_default());
+            };
+            let closure = frame.closure.clone();
+            let Some(func) = program.functions.get(closure.func as usize) else {
+                return self.fail_internal("bad function index");
+            };
+            let code = &func.code[..];
+            let base = frame.base;
+            let mut ip = frame.ip;
+            macro_rules! save_ip {
+                () => {
+                    if let Some(f) = self.frames.last_mut() {
+                        f.ip = ip;
+                    }
+                };
+            }
+            macro_rules! throw {
+                ($e:expr) => {{
+                    save_ip!();
+                    match self.raise($e) {
+                        Some(out) => return out,
+                        None => break,
+                    }
+                }};
+            }
+            macro_rules! tri {
+                ($e:expr) => {
+                    match $e {
+                        Ok(v) => v,
+                        Err(e) => throw!(e),
+                    }
+                };
+            }
+            macro_rules! pop {
+                () => {
+                    self.stack.pop().unwrap_or_default()
+                };
+            }
+            loop {
+                let Some(&op) = code.get(ip) else {
+                    throw!(RtError::internal("ran past the end of a function"));
+                };
+                ip += 1;
+                budget_left -= 1;
+                if budget_left == 0 {
+                    save_ip!();
+                    // Re-execute this instruction when resumed.
+                    if let Some(f) = self.frames.last_mut() {
+                        f.ip = ip - 1;
+                    }
+                    return Outcome::Preempted;
+                }
+                self.steps += 1;
+                if self.limits.max_steps != 0 && self.steps > self.limits.max_steps {
+                    throw!(RtError::limit(format!("step limit of {} exceeded", self.limits.max_steps)));
+                }
+                match op {
+                    Op::Const(i) => match program.constants.get(i as usize) {
+                        Some(Constant::Num(n)) => self.stack.push(Value::Num(*n)),
+                        Some(Constant::Str(s)) => self.stack.push(Value::str(s.as_str())),
+                        _ => throw!(RtError::internal("bad constant")),
+                    },
+                    Op::Null => self.stack.push(Value::Null),
+                    Op::True => self.stack.push(Value::Bool(true)),
+                    Op::False => self.stack.push(Value::Bool(false)),
+                    Op::Pop => {
+                        self.stack.pop();
+                    }
+                    Op::Dup => {
+                        let v = self.stack.last().cloned().unwrap_or_default();
+                        self.stack.push(v);
+                    }
+                    Op::Swap => {
+                        let n = self.stack.len();
+                        if n >= 2 {
+                            self.stack.swap(n - 1, n - 2);
+                        }
+                    }
+                    Op::LoadLocal(s) => {
+                        let v = self.stack[base + s as usize].clone();
+                        self.stack.push(v);
+                    }
+                    Op::StoreLocal(s) => {
+                        let v = pop!();
+                        self.stack[base + s as usize] = v;
+                    }
+                    Op::DeclCell(s) => {
+                        let v = pop!();
+                        self.stack[base + s as usize] = Value::Cell(Rc::new(RefCell::new(v)));
+                    }
+                    Op::LoadCell(s) => {
+                        let v = match &self.stack[base + s as usize] {
+                            Value::Cell(c) => c.borrow().clone(),
+                            other => other.clone(),
+                        };
+                        self.stack.push(v);
+                    }
+                    Op::StoreCell(s) => {
+                        let v = pop!();
+                        match &self.stack[base + s as usize] {
+                            Value::Cell(c) => *c.borrow_mut() = v,
+                            _ => self.stack[base + s as usize] = Value::Cell(Rc::new(RefCell::new(v))),
+                        }
+                    }
+                    Op::LoadUpval(i) => {
+                        let v = match closure.upvalues.get(i as usize) {
+                            Some(c) => c.borrow().clone(),
+                            None => throw!(RtError::internal("bad upvalue index")),
+                        };
+                        self.stack.push(v);
+                    }
+                    Op::StoreUpval(i) => {
+                        let v = pop!();
+                        match closure.upvalues.get(i as usize) {
+                            Some(c) => *c.borrow_mut() = v,
+                            None => throw!(RtError::internal("bad upvalue index")),
+                        }
+                    }
+                    Op::LoadGlobal(i) => self.stack.push(Value::Native(i)),
+                    Op::AddAssignLocal(s) => {
+                        let rhs = pop!();
+                        tri!(self.add_assign(base + s as usize, rhs));
+                    }
+                    Op::PushAssignLocal(s) => {
+                        let x = pop!();
+                        let max = self.limits.max_value_size;
+                        match &mut self.stack[base + s as usize] {
+                            Value::List(l) => {
+                                tri!(ops::check_len(l.len() + 1, max, "list"));
+                                Rc::make_mut(l).push(x);
+                            }
+                            other => {
+                                let t = article(other.type_name());
+                                throw!(RtError::type_error(format!("push expects a List as its first argument, found {t}")))
+                            }
+                        }
+                    }
+                    Op::SetIndexLocal(s) => {
+                        let v = pop!();
+                        let i = pop!();
+                        tri!(ops::set_index(&mut self.stack[base + s as usize], &i, v, &program));
+                    }
+                    Op::SetFieldLocal { slot, name } => {
+                        let v = pop!();
+                        tri!(ops::set_field(&mut self.stack[base + slot as usize], program.str_const(name), v, &program));
+                    }
+                    Op::Add => {
+                        let b = pop!();
+                        let a = pop!();
+                        if let (Value::Num(x), Value::Num(y)) = (&a, &b) {
+                            self.stack.push(Value::Num(x + y));
+                        } else {
+                            let v = tri!(arith(Arith::Add, a, b, &program, self.limits.max_value_size));
+                            self.stack.push(v);
+                        }
+                    }
+                    Op::Sub | Op::Mul | Op::Div | Op::Rem => {
+                        let b = pop!();
+                        let a = pop!();
+                        let v = match (op, &a, &b) {
+                            (Op::Sub, Value::Num(x), Value::Num(y)) => Value::Num(x - y),
+                            (Op::Mul, Value::Num(x), Value::Num(y)) => Value::Num(x * y),
+                            (Op::Div, Value::Num(x), Value::Num(y)) if *y != 0.0 => Value::Num(x / y),
+                            _ => {
+                                let o = match op {
+                                    Op::Sub => Arith::Sub,
+                                    Op::Mul => Arith::Mul,
+                                    Op::Div => Arith::Div,
+                                    _ => Arith::Rem,
+                                };
+                                tri!(arith(o, a, b, &program, self.limits.max_value_size))
+                            }
+                        };
+                        self.stack.push(v);
+                    }
+                    Op::Lt | Op::Le | Op::Gt | Op::Ge => {
+                        let b = pop!();
+                        let a = pop!();
+                        let v = match (&a, &b) {
+                            (Value::Num(x), Value::Num(y)) => Value::Bool(match op {
+                                Op::Lt => x < y,
+                                Op::Le => x <= y,
+                                Op::Gt => x > y,
+                                _ => x >= y,
+                            }),
+                            _ => {
+                                let c = match op {
+                                    Op::Lt => Cmp::Lt,
+                                    Op::Le => Cmp::Le,
+                                    Op::Gt => Cmp::Gt,
+                                    _ => Cmp::Ge,
+                                };
+                                tri!(compare(c, &a, &b))
+                            }
+                        };
+                        self.stack.push(v);
+                    }
+                    Op::Eq | Op::Ne => {
+                        let b = pop!();
+                        let a = pop!();
+                        let v = tri!(ops::equal(&a, &b));
+                        let v = if op == Op::Ne { not(v) } else { v };
+                        self.stack.push(v);
+                    }
+                    Op::Similar => {
+                        let b = pop!();
+                        let a = pop!();
+                        let v = tri!(ops::similar(&a, &b));
+                        self.stack.push(v);
+                    }
+                    Op::Neg => {
+                        let a = pop!();
+                        let v = match a.plain() {
+                            Value::Num(x) => Value::Num(-x).with_confidence(a.confidence()),
+                            Value::Vector(xs) => Value::Vector(Rc::new(xs.iter().map(|x| -x).collect())),
+                            other => throw!(RtError::type_error(format!("cannot negate {}", article(other.type_name())))),
+                        };
+                        self.stack.push(v);
+                    }
+                    Op::Not => {
+                        let a = pop!();
+                        self.stack.push(not(a));
+                    }
+                    Op::Confidence => {
+                        let a = pop!();
+                        self.stack.push(Value::Num(a.confidence()));
+                    }
+                    Op::AndShort(t) | Op::OrShort(t) => {
+                        let top = self.stack.last().cloned().unwrap_or_default();
+                        let is_and = matches!(op, Op::AndShort(_));
+                        if top.truthy() != is_and {
+                            let c = top.confidence();
+                            if let Some(x) = self.stack.last_mut() {
+                                *x = Value::Bool(!is_and).with_confidence(c);
+                            }
+                            ip = t as usize;
+                        }
+                    }
+                    Op::AndJoin | Op::OrJoin => {
+                        let b = pop!();
+                        let a = pop!();
+                        let c = if op == Op::AndJoin {
+                            a.confidence().min(b.confidence())
+                        } else {
+                            a.confidence().max(b.confidence())
+                        };
+                        self.stack.push(Value::Bool(b.truthy()).with_confidence(c));
+                    }
+                    Op::MakeList(n) => {
+                        let at = self.stack.len().saturating_sub(n as usize);
+                        let items = self.stack.split_off(at);
+                        self.stack.push(Value::List(Rc::new(items)));
+                    }
+                    Op::MakeMap(n) => {
+                        let at = self.stack.len().saturating_sub(2 * n as usize);
+                        let items = self.stack.split_off(at);
+                        let mut m = Map::with_capacity(n as usize);
+                        let mut it = items.into_iter();
+                        while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                            if let Value::Str(k) = &k {
+                                m.insert(k.to_string(), v);
+                            }
+                        }
+                        self.stack.push(Value::Map(Rc::new(m)));
+                    }
+                    Op::MakeVector(n) => {
+                        let at = self.stack.len().saturating_sub(n as usize);
+                        let items = self.stack.split_off(at);
+                        let mut xs = Vec::with_capacity(items.len());
+                        for v in &items {
+                            match v.as_num() {
+                                Some(x) => xs.push(x),
+                                None => throw!(RtError::type_error(format!(
+                                    "a vector holds numbers, found {}",
+                                    article(v.type_name())
+                                ))),
+                            }
+                        }
+                        self.stack.push(Value::Vector(Rc::new(xs)));
+                    }
+                    Op::MakeStruct(c) => {
+                        let v = tri!(self.make_struct(c));
+                        self.stack.push(v);
+                    }
+                    Op::Closure(f) => {
+                        let v = tri!(self.make_closure(f, &closure, base));
+                        self.stack.push(v);
+                    }
+                    Op::GetIndex => {
+                        let i = pop!();
+                        let b = pop!();
+                        let v = tri!(ops::get_index(&b, &i, &program));
+                        self.stack.push(v);
+                    }
+                    Op::GetField(c) => {
+                        let b = pop!();
+                        let v = tri!(ops::get_field(&b, program.str_const(c), &program));
+                        self.stack.push(v);
+                    }
+                    Op::SetIndex => {
+                        let v = pop!();
+                        let i = pop!();
+                        let mut b = pop!();
+                        tri!(ops::set_index(&mut b, &i, v, &program));
+                        self.stack.push(b);
+                    }
+                    Op::SetField(c) => {
+                        let v = pop!();
+                        let mut b = pop!();
+                        tri!(ops::set_field(&mut b, program.str_const(c), v, &program));
+                        self.stack.push(b);
+                    }
+                    Op::Jump(t) => ip = t as usize,
+                    Op::JumpIfFalse(t) => {
+                        let v = pop!();
+                        if !v.truthy() {
+                            ip = t as usize;
+                        }
+                    }
+                    Op::ForPrepare => {
+                        let v = pop!();
+                        let items = tri!(iterable(v));
+                        self.stack.push(items);
+                    }
+                    Op::ForNext { slot, exit } => {
+                        let i = base + slot as usize;
+                        let pos = match &self.stack[i + 1] {
+                            Value::Num(n) => *n as usize,
+                            _ => 0,
+                        };
+                        let next = match &self.stack[i] {
+                            Value::List(l) => l.get(pos).cloned(),
+                            _ => None,
+                        };
+                        match next {
+                            Some(v) => {
+                                self.stack[i + 1] = Value::Num((pos + 1) as f64);
+                                self.stack.push(v);
+                            }
+                            None => ip = exit as usize,
+                        }
+                    }
+                    Op::Call(argc) => {
+                        save_ip!();
+                        let callee_at = self.stack.len().saturating_sub(argc as usize + 1);
+                        match self.call_value(callee_at, argc as usize) {
+                            Ok(None) => break,
+                            Ok(Some(out)) => return out,
+                            Err(e) => throw!(e),
+                        }
+                    }
+                    Op::CallMethod { name, argc } => {
+                        save_ip!();
+                        match self.call_method(name, argc as usize) {
+                            Ok(None) => break,
+                            Ok(Some(out)) => return out,
+                            Err(e) => throw!(e),
+                        }
+                    }
+                    Op::CallDynamic(argc) => {
+                        save_ip!();
+                        match self.call_dynamic(argc as usize) {
+                            Ok(None) => break,
+                            Ok(Some(out)) => return out,
+                            Err(e) => throw!(e),
+                        }
+                    }
+                    Op::Return => {
+                        let v = pop!();
+                        let Some(frame) = self.frames.pop() else { return Outcome::Done(v) };
+                        let depth = self.frames.len();
+                        while self.handlers.last().is_some_and(|h| h.frame >= depth) {
+                            self.handlers.pop();
+                        }
+                        self.stack.truncate(frame.ret_to);
+                        if let Some(m) = frame.module {
+                            if let Some(state) = self.modules.get_mut(m as usize) {
+                                *state = ModuleState::Loaded(v.clone());
+                            }
+                        }
+                        if self.frames.is_empty() {
+                            return Outcome::Done(v);
+                        }
+                        self.stack.push(v);
+                        break;
+                    }
+                    Op::PushHandler(t) => {
+                        self.handlers.push(Handler {
+                            frame: self.frames.len() - 1,
+                            stack: self.stack.len(),
+                            target: t as usize,
+                        });
+                    }
+                    Op::PopHandler => {
+                        self.handlers.pop();
+                    }
+                    Op::Throw => {
+                        let v = pop!();
+                        save_ip!();
+                        match self.throw_value(v) {
+                            Some(out) => return out,
+                            None => break,
+                        }
+                    }
+                    Op::CheckType { ty, site } => {
+                        let Some(Constant::Ty(t)) = program.constants.get(ty as usize) else {
+                            throw!(RtError::internal("bad type constant"));
+                        };
+                        let v = self.stack.last().cloned().unwrap_or_default();
+                        if !conforms(&v, t, &program) {
+                            throw!(RtError::type_error(format!(
+                                "{} expects `{}`, found {}",
+                                CheckSite::from_u8(site).describe(),
+                                t.display(&program.structs),
+                                article(&describe_type(&v, &program))
+                            )));
+                        }
+                    }
+                    Op::DefineMethod { sid, name } => {
+                        let f = pop!();
+                        self.methods.insert((sid as u32, name), f);
+                    }
+                    Op::LoadModule(m) => match self.modules.get(m as usize) {
+                        Some(ModuleState::Loaded(v)) => {
+                            let v = v.clone();
+                            self.stack.push(v);
+                        }
+                        Some(ModuleState::Loading) => throw!(RtError::new("module", "a module was used while it was still loading")),
+                        _ => {
+                            save_ip!();
+                            let Some(func) = program.modules.get(m as usize).map(|x| x.function) else {
+                                throw!(RtError::internal("bad module index"));
+                            };
+                            self.modules[m as usize] = ModuleState::Loading;
+                            let at = self.stack.len();
+                            let c = Rc::new(Closure { func, upvalues: Box::new([]) });
+                            tri!(self.push_frame(func, c, at, at, Some(m)));
+                            break;
+                        }
+                    },
+                    Op::TurnEnter | Op::TurnExit => {}
+                    Op::SelfPid => self.stack.push(Value::Pid(self.pid)),
+                    Op::Remember => {
+                        let v = pop!();
+                        let k = pop!();
+                        tri!(self.remember(k, v));
+                        self.stack.push(Value::Null);
+                    }
+                    Op::Recall => {
+                        let k = pop!();
+                        let key = tri!(memory_key(&k));
+                        let v = self.memory.get(&key).cloned().unwrap_or_default();
+                        self.stack.push(v);
+                    }
+                    Op::Suspend => {
+                        save_ip!();
+                        self.pending = Pending::Push;
+                        return Outcome::Effect(Effect::Suspend);
+                    }
+                    Op::Infer(_)
+                    | Op::Spawn { .. }
+                    | Op::SpawnEach
+                    | Op::Gather
+                    | Op::Send
+                    | Op::Receive { .. }
+                    | Op::Grant(_)
+                    | Op::Context { .. } => {
+                        save_ip!();
+                        let (name, argc) = intrinsic_shape(op, &program);
+                        let at = self.stack.len().saturating_sub(argc);
+                        let args = self.stack.split_off(at);
+                        self.pending = Pending::Push;
+                        return Outcome::Effect(Effect::Intrinsic { op: name, args });
+                    }
+                }
+            }
+        }
+    }
+
+    fn fail_internal(&mut self, msg: &str) -> Outcome {
+        match self.raise(RtError::internal(msg)) {
+            Some(out) => out,
+            None => Outcome::Failed(Box::new(Uncaught {
+                value: Value::Null,
+                kind: "internal".into(),
+                message: msg.into(),
+                trace: Vec::new(),
+            })),
+        }
+    }
+
+    fn add_assign(&mut self, slot: usize, rhs: Value) -> Result<(), RtError> {
+        let max = self.limits.max_value_size;
+        let program = self.program.clone();
+        let local = &mut self.stack[slot];
+        match (local, &rhs) {
+            (Value::Num(x), Value::Num(y)) => *x += *y,
+            (Value::Str(s), _) if !matches!(rhs, Value::Uncertain(_)) => {
+                let s = Rc::make_mut(s);
+                let before = s.len();
+                crate::display::display_into(&rhs, &program, s)?;
+                if s.len() > max {
+                    s.truncate(before);
+                    ops::check_len(max + 1, max, "string")?;
+                }
+            }
+            (Value::List(l), Value::List(r)) => {
+                ops::check_len(l.len() + r.len(), max, "list")?;
+                Rc::make_mut(l).extend(r.iter().cloned());
+            }
+            (local, _) => {
+                let a = std::mem::take(local);
+                match arith(Arith::Add, a.clone(), rhs, &program, max) {
+                    Ok(v) => *local = v,
+                    Err(e) => {
+                        *local = a;
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn make_struct(&mut self, c: u32) -> Result<Value, RtError> {
+        let program = self.program.clone();
+        let Some(Constant::Ctor(ctor)) = program.constants.get(c as usize) else {
+            return Err(RtError::internal("bad struct constructor"));
+        };
+        let def = program.structs.get(ctor.sid as usize).ok_or_else(|| RtError::internal("bad struct id"))?;
+        let at = self.stack.len().saturating_sub(ctor.fields.len());
+        let values = self.stack.split_off(at);
+        let mut fields: Vec<Value> = if ctor.spread {
+            match &self.stack.pop().unwrap_or_default() {
+                Value::Struct(s) if s.sid == ctor.sid => s.fields.to_vec(),
+                other => {
+                    return Err(RtError::type_error(format!(
+                        "`..` in a `{}` literal needs a `{}`, found {}",
+                        def.name,
+                        def.name,
+                        article(&describe_type(other, &program))
+                    )))
+                }
+            }
+        } else {
+            vec![Value::Null; def.fields.len()]
+        };
+        for (v, &i) in values.into_iter().zip(&ctor.fields) {
+            let Some((name, ty)) = def.fields.get(i as usize) else { continue };
+            if !conforms(&v, ty, &program) {
+                return Err(RtError::type_error(format!(
+                    "field `{name}` of `{}` expects `{}`, found {}",
+                    def.name,
+                    ty.display(&program.structs),
+                    article(&describe_type(&v, &program))
+                )));
+            }
+            fields[i as usize] = v;
+        }
+        Ok(Value::Struct(Rc::new(StructValue { sid: ctor.sid, fields: fields.into_boxed_slice() })))
+    }
+
+    fn make_closure(&mut self, f: u32, enclosing: &Rc<Closure>, base: usize) -> Result<Value, RtError> {
+        let func = self.program.functions.get(f as usize).ok_or_else(|| RtError::internal("bad function index"))?;
+        let mut ups = Vec::with_capacity(func.upvalues.len());
+        for src in &func.upvalues {
+            let cell = match src {
+                UpvalueSource::Local(s) => match self.stack.get(base + *s as usize) {
+                    Some(Value::Cell(c)) => c.clone(),
+                    _ => return Err(RtError::internal("captured variable has no cell")),
+                },
+                UpvalueSource::Upvalue(i) => enclosing
+                    .upvalues
+                    .get(*i as usize)
+                    .cloned()
+                    .ok_or_else(|| RtError::internal("bad upvalue index"))?,
+            };
+            ups.push(cell);
+        }
+        Ok(Value::Closure(Rc::new(Closure { func: f, upvalues: ups.into_boxed_slice() })))
+    }
+
+    fn remember(&mut self, k: Value, v: Value) -> Result<(), RtError> {
+        let key = memory_key(&k)?;
+        if crate::value::contains_identity(&v) {
+            return Err(RtError::identity("an Identity cannot be written to memory"));
+        }
+        self.memory.insert(key, v);
+        Ok(())
+    }
+
+    /// Call the value at `callee_at` with the `argc` values above it.
+    /// `Ok(None)`: continue running (a frame was pushed or a result pushed).
+    pub(crate) fn call_value(&mut self, callee_at: usize, argc: usize) -> Result<Option<Outcome>, RtError> {
+        let callee = self.stack.get(callee_at).cloned().unwrap_or_default();
+        match callee.plain() {
+            Value::Closure(c) => {
+                let func = self.program.functions.get(c.func as usize).ok_or_else(|| RtError::internal("bad function"))?;
+                if func.arity as usize != argc {
+                    return Err(arity_error(&func.name, func.arity as usize, argc));
+                }
+                if func.is_method {
+                    return Err(RtError::type_error(format!("`{}` is a method: call it on a value", func.name)));
+                }
+                self.push_frame(c.func, c.clone(), callee_at + 1, callee_at, None)?;
+                Ok(None)
+            }
+            Value::Native(i) => self.call_native(*i, callee_at, argc),
+            other => Err(RtError::type_error(format!("cannot call {}", article(&describe_type(other, &self.program))))),
+        }
+    }
+
+    fn call_native(&mut self, i: u16, callee_at: usize, argc: usize) -> Result<Option<Outcome>, RtError> {
+        let def = self.natives.get(i as usize).ok_or_else(|| RtError::internal("bad native index"))?;
+        if argc < def.arity.min as usize || argc > def.arity.max as usize {
+            let expected = if def.arity.min == def.arity.max {
+                format!("{}", def.arity.min)
+            } else {
+                format!("{} to {}", def.arity.min, def.arity.max)
+            };
+            return Err(RtError::new(
+                "call",
+                format!("`{}` takes {expected} argument{} but {argc} were given", def.name, if def.arity.max == 1 { "" } else { "s" }),
+            ));
+        }
+        if Some(i) == self.forget {
+            let key = memory_key(&self.stack.get(callee_at + 1).cloned().unwrap_or_default())?;
+            let old = self.memory.shift_remove(&key);
+            self.stack.truncate(callee_at);
+            self.stack.push(Value::Bool(old.is_some()));
+            return Ok(None);
+        }
+        let program = self.program.clone();
+        let mut cx = NativeCx { program: &program, max_value_size: self.limits.max_value_size };
+        let result = (def.func)(&mut cx, &self.stack[callee_at + 1..]);
+        let first_arg = self.stack.get(callee_at + 1).cloned().unwrap_or_default();
+        self.stack.truncate(callee_at);
+        match result {
+            Ok(v) => {
+                self.stack.push(v);
+                Ok(None)
+            }
+            Err(Flow::Error(e)) => Err(e),
+            Err(Flow::Effect(effect)) => {
+                self.pending = if Some(i) == self.echo { Pending::PushValue(first_arg) } else { Pending::Push };
+                Ok(Some(Outcome::Effect(effect)))
+            }
+        }
+    }
+
+    fn call_method(&mut self, name: u32, argc: usize) -> Result<Option<Outcome>, RtError> {
+        let recv_at = self.stack.len().saturating_sub(argc + 1);
+        let recv = self.stack.get(recv_at).cloned().unwrap_or_default();
+        let name_str = self.program.str_const(name).to_string();
+        if let Value::Struct(s) = recv.plain() {
+            if let Some(m) = self.methods.get(&(s.sid, name)).cloned() {
+                let Value::Closure(c) = &m else { return Err(RtError::internal("method is not a closure")) };
+                let c = c.clone();
+                let func = self.program.functions.get(c.func as usize).ok_or_else(|| RtError::internal("bad function"))?;
+                if func.arity as usize != argc {
+                    return Err(arity_error(&func.name, func.arity as usize, argc));
+                }
+                // The receiver becomes `this` (slot 0).
+                self.stack[recv_at] = recv.plain().clone();
+                self.push_frame(c.func, c, recv_at, recv_at, None)?;
+                return Ok(None);
+            }
+        }
+        let f = match recv.plain() {
+            Value::Struct(s) => {
+                let def = self.program.structs.get(s.sid as usize);
+                match def.and_then(|d| d.field_index(&name_str)) {
+                    Some(i) => s.fields[i].clone(),
+                    None => {
+                        return Err(RtError::new(
+                            "method",
+                            format!("no method `{name_str}` on struct `{}`", def.map(|d| d.name.as_str()).unwrap_or("?")),
+                        ))
+                    }
+                }
+            }
+            Value::Map(m) => match m.get(&name_str) {
+                Some(v) => v.clone(),
+                None => return Err(RtError::new("method", format!("the map has no function `{name_str}`"))),
+            },
+            other => {
+                return Err(RtError::new(
+                    "method",
+                    format!("no method `{name_str}` on {}", article(&describe_type(other, &self.program))),
+                ))
+            }
+        };
+        self.stack[recv_at] = f;
+        self.call_value(recv_at, argc)
+    }
+
+    /// `call(target, args…)`: a function value, or a tool name.
+    fn call_dynamic(&mut self, argc: usize) -> Result<Option<Outcome>, RtError> {
+        let at = self.stack.len().saturating_sub(argc + 1);
+        let target = self.stack.get(at).cloned().unwrap_or_default();
+        match target.plain() {
+            Value::Str(name) => {
+                if let Some(i) = self.natives.iter().position(|n| n.name == name.as_str()) {
+                    self.stack[at] = Value::Native(i as u16);
+                    return self.call_value(at, argc);
+                }
+                let mut args = self.stack.split_off(at + 1);
+                self.stack.truncate(at);
+                let arg = match args.len() {
+                    0 => Value::Null,
+                    1 => args.pop().unwrap_or_default(),
+                    _ => Value::list(args),
+                };
+                if crate::value::contains_identity(&arg) {
+                    // Identities reach only the std modules that resolve them.
+                    return Err(RtError::identity(format!("an Identity cannot be passed to the tool `{name}`")));
+                }
+                self.pending = Pending::Push;
+                Ok(Some(Outcome::Effect(Effect::Tool { name: name.to_string(), arg })))
+            }
+            Value::Closure(c) if argc == 1 => {
+                let func = self.program.functions.get(c.func as usize).ok_or_else(|| RtError::internal("bad function"))?;
+                let arity = func.arity as usize;
+                if arity >= 2 {
+                    let arg = self.stack.pop().unwrap_or_default();
+                    match arg.plain() {
+                        Value::List(items) => {
+                            let n = items.len();
+                            self.stack.extend(items.iter().cloned());
+                            return self.call_value(at, n);
+                        }
+                        Value::Map(m) => {
+                            for p in &func.params {
+                                self.stack.push(m.get(p).cloned().unwrap_or_default());
+                            }
+                            return self.call_value(at, arity);
+                        }
+                        _ => self.stack.push(arg),
+                    }
+                }
+                self.call_value(at, argc)
+            }
+            _ => self.call_value(at, argc),
+        }
+    }
+
+    // ── errors ──
+
+    /// Where the current instruction of each frame is, innermost first.
+    pub(crate) fn trace(&self) -> Vec<TraceFrame> {
+        self.frames
+            .iter()
+            .rev()
+            .map(|f| {
+                let func = self.program.functions.get(f.closure.func as usize);
+                let (file, line, col) = match func {
+                    Some(func) => {
+                        let span = func.spans.get(f.ip.saturating_sub(1)).copied().unwrap_or(func.span);
+                        match self.program.files.get(func.file as usize) {
+                            Some(file) => {
+                                let (l, c) = file.line_col(span.start);
+                                (file.path.clone(), l, c)
+                            }
+                            None => (String::from("?"), 0, 0),
+                        }
+                    }
+                    None => (String::from("?"), 0, 0),
+                };
+                TraceFrame { function: func.map(|f| f.name.clone()).unwrap_or_default(), file, line, col }
+            })
+            .collect()
+    }
+
+    /// Turn a runtime error into an `Error` value at the current location and
+    /// throw it. `None`: a handler caught it, keep running.
+    pub(crate) fn raise(&mut self, e: RtError) -> Option<Outcome> {
+        let trace = self.trace();
+        let top = trace.first().cloned().unwrap_or(TraceFrame { function: String::new(), file: String::new(), line: 0, col: 0 });
+        let value = Value::Error(Rc::new(ErrorValue {
+            kind: e.kind.to_string(),
+            message: e.message,
+            file: top.file,
+            line: top.line,
+            col: top.col,
+            trace,
+            data: e.data,
+        }));
+        self.throw_value(value)
+    }
+
+    /// `throw v`: strings become `Error`s of kind `throw`; other values are
+    /// thrown as they are.
+    pub(crate) fn throw_value(&mut self, v: Value) -> Option<Outcome> {
+        let v = match v.plain() {
+            Value::Str(s) => {
+                let trace = self.trace();
+                let top = trace.first().cloned().unwrap_or(TraceFrame { function: String::new(), file: String::new(), line: 0, col: 0 });
+                Value::Error(Rc::new(ErrorValue {
+                    kind: "throw".into(),
+                    message: s.to_string(),
+                    file: top.file,
+                    line: top.line,
+                    col: top.col,
+                    trace,
+                    data: Value::Null,
+                }))
+            }
+            other => other.clone(),
+        };
+        match self.handlers.pop() {
+            Some(h) => {
+                // Frames above the handler's are unwound; module bodies that
+                // were loading stay unloaded (a later `use` retries them).
+                while self.frames.len() > h.frame + 1 {
+                    if let Some(f) = self.frames.pop() {
+                        if let Some(m) = f.module {
+                            if let Some(state) = self.modules.get_mut(m as usize) {
+                                *state = ModuleState::NotLoaded;
+                            }
+                        }
+                    }
+                }
+                self.stack.truncate(h.stack);
+                self.stack.push(v);
+                if let Some(f) = self.frames.last_mut() {
+                    f.ip = h.target;
+                }
+                None
+            }
+            None => {
+                let (kind, message, trace) = match &v {
+                    Value::Error(e) => (e.kind.clone(), e.message.clone(), e.trace.clone()),
+                    other => {
+                        let shown = crate::display::display(other, &self.program).unwrap_or_else(|_| other.type_name().to_string());
+                        ("throw".to_string(), shown, self.trace())
+                    }
+                };
+                self.frames.clear();
+                self.stack.clear();
+                Some(Outcome::Failed(Box::new(Uncaught { value: v, kind, message, trace })))
+            }
+        }
+    }
+}
+
+fn not(v: Value) -> Value {
+    let c = v.confidence();
+    Value::Bool(!v.truthy()).with_confidence(c)
+}
+
+fn arity_error(name: &str, expected: usize, found: usize) -> RtError {
+    RtError::new(
+        "call",
+        format!(
+            "`{name}` takes {expected} argument{} but {found} {} given",
+            if expected == 1 { "" } else { "s" },
+            if found == 1 { "was" } else { "were" }
+        ),
+    )
+}
+
+/// What `for` walks: list elements, map keys, string characters, vector numbers.
+fn iterable(v: Value) -> Result<Value, RtError> {
+    Ok(match v.plain() {
+        Value::List(_) => v.plain().clone(),
+        Value::Map(m) => Value::list(m.keys().map(|k| Value::str(k.as_str())).collect()),
+        Value::Str(s) => Value::list(s.chars().map(|c| Value::str(c.to_string())).collect()),
+        Value::Vector(xs) => Value::list(xs.iter().map(|x| Value::Num(*x)).collect()),
+        Value::Struct(_) | Value::Null | Value::Num(_) | Value::Bool(_) | _ => {
+            return Err(RtError::type_error(format!("cannot iterate over {}", article(v.type_name()))))
+        }
+    })
+}
+
+fn memory_key(k: &Value) -> Result<String, RtError> {
+    match k.plain() {
+        Value::Str(s) => Ok(s.to_string()),
+        Value::Num(n) => Ok(crate::value::num_to_string(*n)),
+        Value::Bool(b) => Ok(b.to_string()),
+        other => Err(RtError::type_error(format!("memory keys are strings, found {}", article(other.type_name())))),
+    }
+}
+
+/// The effect name and argument count of a process/inference/capability op.
+fn intrinsic_shape(op: Op, p: &Program) -> (&'static str, usize) {
+    match op {
+        Op::Infer(_) => ("infer", 1),
+        Op::Spawn { link: false } => ("spawn", 1),
+        Op::Spawn { link: true } => ("spawn_link", 1),
+        Op::SpawnEach => ("spawn_each", 2),
+        Op::Gather => ("gather", 1),
+        Op::Send => ("send", 2),
+        Op::Receive { timeout } => ("receive", usize::from(timeout)),
+        Op::Grant(_) => ("grant", 1),
+        Op::Context { method, argc } => (
+            match p.str_const(method) {
+                "system" => "context.system",
+                "append" => "context.append",
+                "budget" => "context.budget",
+                "policy" => "context.policy",
+                "tokens" => "context.tokens",
+                "entries" => "context.entries",
+                _ => "context.clear",
+            },
+            argc as usize,
+        ),
+        _ => ("unknown", 0),
+    }
+}
