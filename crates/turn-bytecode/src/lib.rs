@@ -11,7 +11,7 @@ pub mod op;
 pub mod program;
 pub mod types;
 
-pub use op::Op;
+pub use op::{BinOp, Op};
 pub use program::{
     Constant, Function, ModuleInfo, Program, ProgramHash, SourceFile, StructCtor, UpvalueSource,
     BYTECODE_VERSION,

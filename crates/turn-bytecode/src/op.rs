@@ -67,6 +67,12 @@ pub enum Op {
     /// Pop b, a; push Bool(truthy(b)) with confidence max(a, b).
     OrJoin,
 
+    // ── superinstructions (formed by the compiler's peephole pass) ──
+    /// `local op constant`: `LoadLocal(slot); Const(k); op`.
+    LocalConstOp { slot: u16, k: u16, op: BinOp },
+    /// `local op local`: `LoadLocal(a); LoadLocal(b); op`.
+    LocalLocalOp { a: u16, b: u16, op: BinOp },
+
     // ── constructors ──
     MakeList(u32),
     /// Pops `n` (key constant index as Num, value) pairs.
@@ -96,6 +102,11 @@ pub enum Op {
     /// Turn the top of the stack into something `ForNext` can walk.
     ForPrepare,
     Call(u8),
+    /// Call the function in an upvalue with the `argc` values on the stack
+    /// (no callee slot on the stack).
+    CallUpval { idx: u16, argc: u8 },
+    /// Call the function in a plain local slot.
+    CallLocal { slot: u16, argc: u8 },
     /// `recv.name(args)`: name constant, argument count.
     CallMethod { name: u32, argc: u8 },
     /// `call(target, args…)` with the compatibility rules of `call`.
@@ -136,6 +147,81 @@ pub enum Op {
     Context { method: u32, argc: u8 },
     Remember,
     Recall,
+}
+
+/// The binary operators that superinstructions fuse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+impl BinOp {
+    /// The plain instruction this operator stands for.
+    pub fn op(self) -> Op {
+        match self {
+            BinOp::Add => Op::Add,
+            BinOp::Sub => Op::Sub,
+            BinOp::Mul => Op::Mul,
+            BinOp::Div => Op::Div,
+            BinOp::Rem => Op::Rem,
+            BinOp::Lt => Op::Lt,
+            BinOp::Le => Op::Le,
+            BinOp::Gt => Op::Gt,
+            BinOp::Ge => Op::Ge,
+            BinOp::Eq => Op::Eq,
+            BinOp::Ne => Op::Ne,
+        }
+    }
+    pub fn from_op(op: Op) -> Option<BinOp> {
+        Some(match op {
+            Op::Add => BinOp::Add,
+            Op::Sub => BinOp::Sub,
+            Op::Mul => BinOp::Mul,
+            Op::Div => BinOp::Div,
+            Op::Rem => BinOp::Rem,
+            Op::Lt => BinOp::Lt,
+            Op::Le => BinOp::Le,
+            Op::Gt => BinOp::Gt,
+            Op::Ge => BinOp::Ge,
+            Op::Eq => BinOp::Eq,
+            Op::Ne => BinOp::Ne,
+            _ => return None,
+        })
+    }
+    /// The result on two numbers, if it is a number or a boolean computed
+    /// without error (division by zero takes the slow path).
+    #[inline(always)]
+    pub fn on_nums(self, x: f64, y: f64) -> Option<NumResult> {
+        Some(match self {
+            BinOp::Add => NumResult::Num(x + y),
+            BinOp::Sub => NumResult::Num(x - y),
+            BinOp::Mul => NumResult::Num(x * y),
+            BinOp::Div if y != 0.0 => NumResult::Num(x / y),
+            BinOp::Rem if y != 0.0 => NumResult::Num(x % y),
+            BinOp::Div | BinOp::Rem => return None,
+            BinOp::Lt => NumResult::Bool(x < y),
+            BinOp::Le => NumResult::Bool(x <= y),
+            BinOp::Gt => NumResult::Bool(x > y),
+            BinOp::Ge => NumResult::Bool(x >= y),
+            BinOp::Eq => NumResult::Bool(x == y),
+            BinOp::Ne => NumResult::Bool(x != y),
+        })
+    }
+}
+
+pub enum NumResult {
+    Num(f64),
+    Bool(bool),
 }
 
 /// What a `CheckType` instruction checks, for the error message.

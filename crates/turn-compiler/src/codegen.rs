@@ -4,7 +4,7 @@
 use crate::driver::{Driver, LoadedFile};
 use std::collections::HashMap;
 use turn_bytecode::op::CheckSite;
-use turn_bytecode::{Constant, Function, Op, Ty, UpvalueSource};
+use turn_bytecode::{BinOp, Constant, Function, Op, Ty, UpvalueSource};
 use turn_sema::{Analysis, BindingId, FnInfo, VarRef, MODULE_BODY};
 use turn_syntax::ast::*;
 use turn_syntax::{Diagnostic, Span};
@@ -34,6 +34,8 @@ pub(crate) struct FnBuilder<'d, 'a> {
     handler_depth: u32,
     pub diags: Vec<Diagnostic>,
     key: NodeId,
+    /// No peephole fusion may reach back before this index (a jump target).
+    barrier: usize,
 }
 
 impl<'d, 'a> FnBuilder<'d, 'a> {
@@ -56,6 +58,7 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
             handler_depth: 0,
             diags: Vec::new(),
             key,
+            barrier: 0,
         }
     }
 
@@ -167,17 +170,43 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
     // ── emitting ──
 
     pub fn emit(&mut self, op: Op) -> usize {
+        if let Some(b) = BinOp::from_op(op) {
+            if let Some(fused) = self.fuse(b) {
+                // The two loads become part of one instruction.
+                self.code.truncate(self.code.len() - 2);
+                self.spans.truncate(self.spans.len() - 2);
+                self.code.push(fused);
+                self.spans.push(self.span);
+                return self.code.len() - 1;
+            }
+        }
         self.code.push(op);
         self.spans.push(self.span);
         self.code.len() - 1
     }
 
-    pub fn here(&self) -> usize {
+    /// `LoadLocal; Const; op` and `LoadLocal; LoadLocal; op` as one instruction.
+    fn fuse(&self, op: BinOp) -> Option<Op> {
+        let n = self.code.len();
+        if n < 2 || n - 2 < self.barrier {
+            return None;
+        }
+        match (self.code[n - 2], self.code[n - 1]) {
+            (Op::LoadLocal(slot), Op::Const(k)) if k <= u16::MAX as u32 => Some(Op::LocalConstOp { slot, k: k as u16, op }),
+            (Op::LoadLocal(a), Op::LoadLocal(b)) => Some(Op::LocalLocalOp { a, b, op }),
+            _ => None,
+        }
+    }
+
+    /// The current position, as a jump target.
+    pub fn here(&mut self) -> usize {
+        self.barrier = self.code.len();
         self.code.len()
     }
 
     /// Point the jump at `at` to the current position.
     pub fn patch(&mut self, at: usize) {
+        self.barrier = self.code.len();
         let target = self.code.len() as u32;
         match &mut self.code[at] {
             Op::Jump(t) | Op::JumpIfFalse(t) | Op::PushHandler(t) | Op::AndShort(t) | Op::OrShort(t) => *t = target,
@@ -253,6 +282,21 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
         self.emit(if self.is_captured(b) { Op::DeclCell(s) } else { Op::StoreLocal(s) });
     }
 
+    /// The load instruction of a callee that can be called without pushing
+    /// it: an upvalue or a plain (uncaptured) local of this function.
+    pub fn direct_callee(&mut self, callee: &Expr) -> Option<Op> {
+        let ExprKind::Ident(_) = callee.kind else { return None };
+        let Some(VarRef::Local(b)) = self.an.uses.get(&callee.id).cloned() else { return None };
+        if self.is_own(b) {
+            if self.is_captured(b) {
+                return None;
+            }
+            Some(Op::LoadLocal(self.slot(b)))
+        } else {
+            self.upvals.get(&b).map(|u| Op::LoadUpval(*u))
+        }
+    }
+
     pub fn load_var(&mut self, r: &VarRef) {
         match r {
             VarRef::Local(b) => self.load_binding(*b),
@@ -322,10 +366,14 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
         match &s.kind {
             StmtKind::Let { name, value, .. } => self.let_stmt(name, value),
             StmtKind::Assign { target, value } => self.assign(target, value),
-            StmtKind::Expr(e) => {
-                self.expr(e);
-                self.emit(Op::Pop);
-            }
+            StmtKind::Expr(e) => match &e.kind {
+                // An `if` whose value is unused compiles without one.
+                ExprKind::If { .. } => self.if_stmt(e),
+                _ => {
+                    self.expr(e);
+                    self.emit(Op::Pop);
+                }
+            },
             StmtKind::Return(e) => {
                 match e {
                     Some(e) => self.expr(e),
@@ -424,6 +472,30 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
                 self.emit(Op::Pop);
             }
             StmtKind::Struct(_) | StmtKind::TypeAlias { .. } | StmtKind::Error => {}
+        }
+    }
+
+    fn if_stmt(&mut self, e: &Expr) {
+        let ExprKind::If { cond, then, else_ } = &e.kind else { return };
+        self.span = e.span;
+        self.expr(cond);
+        let to_else = self.emit(Op::JumpIfFalse(0));
+        self.block(then);
+        match else_ {
+            Some(other) => {
+                let to_end = self.emit(Op::Jump(0));
+                self.patch(to_else);
+                match &other.kind {
+                    ExprKind::If { .. } => self.if_stmt(other),
+                    ExprKind::Block(b) => self.block(b),
+                    _ => {
+                        self.expr(other);
+                        self.emit(Op::Pop);
+                    }
+                }
+                self.patch(to_end);
+            }
+            None => self.patch(to_else),
         }
     }
 

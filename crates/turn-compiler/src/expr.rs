@@ -100,9 +100,25 @@ impl FnBuilder<'_, '_> {
             }
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs),
             ExprKind::Call { callee, args } => {
-                self.expr(callee);
-                self.args(args);
-                self.emit(Op::Call(args.len().min(255) as u8));
+                let argc = args.len().min(255) as u8;
+                // Calls of a variable do not push the callee.
+                match self.direct_callee(callee) {
+                    Some(op) => {
+                        self.args(args);
+                        self.span = e.span;
+                        self.emit(match op {
+                            Op::LoadUpval(idx) => Op::CallUpval { idx, argc },
+                            Op::LoadLocal(slot) => Op::CallLocal { slot, argc },
+                            other => other,
+                        });
+                    }
+                    None => {
+                        self.expr(callee);
+                        self.args(args);
+                        self.span = e.span;
+                        self.emit(Op::Call(argc));
+                    }
+                }
             }
             ExprKind::MethodCall { recv, name, args } => {
                 self.expr(recv);

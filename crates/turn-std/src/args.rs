@@ -26,7 +26,13 @@ pub(crate) struct Args<'a> {
 
 impl<'a> Args<'a> {
     pub fn new(name: &'static str, cx: &'a NativeCx, vals: &'a [Value]) -> Args<'a> {
-        Args { name, program: cx.program, max: cx.max_value_size, vals, null: Value::Null }
+        Args {
+            name,
+            program: cx.program,
+            max: cx.max_value_size,
+            vals,
+            null: Value::Null,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -137,7 +143,11 @@ impl<'a> Args<'a> {
         }
         let n = self.int(i)?;
         let len_f = len as f64;
-        let p = if n < 0.0 { (len_f + n).max(0.0) } else { n.min(len_f) };
+        let p = if n < 0.0 {
+            (len_f + n).max(0.0)
+        } else {
+            n.min(len_f)
+        };
         Ok(p as usize)
     }
 
@@ -149,11 +159,16 @@ impl<'a> Args<'a> {
 
 pub(crate) fn check_size(name: &str, n: usize, max: usize) -> RtResult<()> {
     if n > max {
-        return Err(RtError::limit(format!(
-            "{name}: the result would exceed the size limit of {max} (elements or bytes)"
-        )));
+        return Err(limit_error(name, max));
     }
     Ok(())
+}
+
+/// The error for a result past the size limit.
+pub(crate) fn limit_error(name: &str, max: usize) -> RtError {
+    RtError::limit(format!(
+        "{name}: the result would exceed the size limit of {max} (elements or bytes)"
+    ))
 }
 
 /// The kind of a value for messages: its type name, or a struct's own name.
@@ -175,8 +190,9 @@ fn article(word: &str) -> &'static str {
 }
 
 pub(crate) fn ordinal(i: usize) -> String {
-    const NAMES: [&str; 8] =
-        ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth"];
+    const NAMES: [&str; 8] = [
+        "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
+    ];
     match NAMES.get(i) {
         Some(s) => (*s).to_string(),
         None => format!("#{}", i + 1),

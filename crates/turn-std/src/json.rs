@@ -45,7 +45,9 @@ fn json_error(message: impl Into<String>) -> RtError {
 }
 
 fn too_deep() -> RtError {
-    RtError::limit(format!("value is nested more than {MAX_DEPTH} levels deep to convert to JSON"))
+    RtError::limit(format!(
+        "value is nested more than {MAX_DEPTH} levels deep to convert to JSON"
+    ))
 }
 
 /// Fail when `v` would expand to more than `max` JSON nodes.
@@ -77,7 +79,11 @@ fn check_nodes(v: &Value, max: usize) -> RtResult<()> {
 /// A Turn number as a JSON number.
 pub fn num_to_json(n: f64) -> RtResult<Json> {
     if !n.is_finite() {
-        let what = if n.is_nan() { "NaN" } else { "an infinite number" };
+        let what = if n.is_nan() {
+            "NaN"
+        } else {
+            "an infinite number"
+        };
         return Err(json_error(format!("{what} cannot be converted to JSON")));
     }
     if n.fract() == 0.0 && n.abs() < MAX_SAFE {
@@ -93,8 +99,16 @@ pub fn num_to_json(n: f64) -> RtResult<Json> {
 /// the JSON built so far.
 enum Open<'a> {
     List(std::slice::Iter<'a, Value>, Vec<Json>),
-    Map(indexmap::map::Iter<'a, String, Value>, serde_json::Map<String, Json>, String),
-    Struct(std::iter::Zip<std::slice::Iter<'a, (String, Ty)>, std::slice::Iter<'a, Value>>, serde_json::Map<String, Json>, String),
+    Map(
+        indexmap::map::Iter<'a, String, Value>,
+        serde_json::Map<String, Json>,
+        String,
+    ),
+    Struct(
+        std::iter::Zip<std::slice::Iter<'a, (String, Ty)>, std::slice::Iter<'a, Value>>,
+        serde_json::Map<String, Json>,
+        String,
+    ),
 }
 
 impl<'a> Open<'a> {
@@ -146,7 +160,12 @@ fn step<'a>(v: &'a Value, p: &'a Program) -> RtResult<Step<'a>> {
         Value::Bool(b) => Json::Bool(*b),
         Value::Num(n) => num_to_json(*n)?,
         Value::Str(s) => Json::String(s.as_str().to_owned()),
-        Value::List(items) => return Ok(Step::Open(Open::List(items.iter(), Vec::with_capacity(items.len())))),
+        Value::List(items) => {
+            return Ok(Step::Open(Open::List(
+                items.iter(),
+                Vec::with_capacity(items.len()),
+            )))
+        }
         Value::Map(m) => {
             let out = serde_json::Map::with_capacity(m.len());
             return Ok(Step::Open(Open::Map(m.iter(), out, String::new())));
@@ -156,12 +175,23 @@ fn step<'a>(v: &'a Value, p: &'a Program) -> RtResult<Step<'a>> {
                 RtError::internal(format!("struct {} is not in the program", s.sid))
             })?;
             if def.fields.len() != s.fields.len() {
-                return Err(RtError::internal(format!("struct {} has the wrong number of fields", def.name)));
+                return Err(RtError::internal(format!(
+                    "struct {} has the wrong number of fields",
+                    def.name
+                )));
             }
             let out = serde_json::Map::with_capacity(s.fields.len());
-            return Ok(Step::Open(Open::Struct(def.fields.iter().zip(s.fields.iter()), out, String::new())));
+            return Ok(Step::Open(Open::Struct(
+                def.fields.iter().zip(s.fields.iter()),
+                out,
+                String::new(),
+            )));
         }
-        Value::Vector(xs) => Json::Array(xs.iter().map(|x| num_to_json(*x)).collect::<RtResult<Vec<_>>>()?),
+        Value::Vector(xs) => Json::Array(
+            xs.iter()
+                .map(|x| num_to_json(*x))
+                .collect::<RtResult<Vec<_>>>()?,
+        ),
         Value::Error(e) => {
             let mut obj = serde_json::Map::new();
             obj.insert("kind".into(), Json::String(e.kind.clone()));
@@ -170,9 +200,13 @@ fn step<'a>(v: &'a Value, p: &'a Program) -> RtResult<Step<'a>> {
             obj.insert("col".into(), Json::Number(Number::from(e.col)));
             Json::Object(obj)
         }
-        Value::Closure(_) | Value::Native(_) => return Err(json_error("a function cannot be converted to JSON")),
+        Value::Closure(_) | Value::Native(_) => {
+            return Err(json_error("a function cannot be converted to JSON"))
+        }
         Value::Pid(_) => return Err(json_error("a Pid cannot be converted to JSON")),
-        Value::Identity(_) => return Err(RtError::identity("an Identity cannot be converted to JSON")),
+        Value::Identity(_) => {
+            return Err(RtError::identity("an Identity cannot be converted to JSON"))
+        }
         // Cells never hold cells, so this recursion is one level deep.
         Value::Cell(c) => convert(&c.borrow(), p)?,
         Value::Uncertain(_) => return Err(RtError::internal("uncertain value not unwrapped")),
@@ -199,7 +233,9 @@ fn convert(root: &Value, p: &Program) -> RtResult<Json> {
         };
         // Hand `done` to its parent; close parents that have no children left.
         loop {
-            let Some(top) = stack.last_mut() else { return Ok(done) };
+            let Some(top) = stack.last_mut() else {
+                return Ok(done);
+            };
             top.add(done);
             if let Some(child) = top.next_child() {
                 next = child;
@@ -256,7 +292,11 @@ pub fn from_json(j: &Json) -> Value {
         let open = match next {
             Json::Null | Json::Bool(_) | Json::Number(_) | Json::String(_) => None,
             Json::Array(items) => Some(Build::List(items.iter(), Vec::with_capacity(items.len()))),
-            Json::Object(obj) => Some(Build::Map(obj.iter(), Map::with_capacity(obj.len()), String::new())),
+            Json::Object(obj) => Some(Build::Map(
+                obj.iter(),
+                Map::with_capacity(obj.len()),
+                String::new(),
+            )),
         };
         let mut done = match open {
             None => scalar(next),
@@ -271,7 +311,9 @@ pub fn from_json(j: &Json) -> Value {
         };
         // Hand `done` to its parent; close parents that have no children left.
         loop {
-            let Some(top) = stack.last_mut() else { return done };
+            let Some(top) = stack.last_mut() else {
+                return done;
+            };
             top.add(done);
             if let Some(child) = top.next_child() {
                 next = child;

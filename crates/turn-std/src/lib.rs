@@ -41,7 +41,10 @@ pub fn natives() -> &'static [NativeDef] {
 
 /// The Turn source of a std module, by the path given to `use`.
 pub fn std_module(path: &str) -> Option<&'static str> {
-    STD_MODULES.iter().find(|(p, _)| *p == path).map(|(_, src)| *src)
+    STD_MODULES
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, src)| *src)
 }
 
 /// Every std module: its `use` path and its Turn source.

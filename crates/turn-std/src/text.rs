@@ -6,7 +6,7 @@
 //! counting a lower bound of its printed size, and refuses it once that bound
 //! passes the limit; the walk itself stops as soon as the budget runs out.
 
-use crate::args::check_size;
+use crate::args::{check_size, limit_error};
 use turn_bytecode::Program;
 use turn_vm::{RtResult, Value};
 
@@ -30,7 +30,8 @@ pub(crate) fn fits(v: &Value, budget: usize) -> bool {
             }
             Value::Map(m) => {
                 work.extend(m.values().map(|x| (x, depth + 1)));
-                m.keys().fold(2 + 4 * m.len(), |n, k| n.saturating_add(k.len()))
+                m.keys()
+                    .fold(2 + 4 * m.len(), |n, k| n.saturating_add(k.len()))
             }
             Value::Struct(s) => {
                 work.extend(s.fields.iter().map(|x| (x, depth + 1)));
@@ -59,12 +60,17 @@ pub(crate) fn fits(v: &Value, budget: usize) -> bool {
 }
 
 /// The display form of `v`, refused with a limit error past `max` bytes.
-pub(crate) fn display_limited(name: &str, v: &Value, program: &Program, max: usize) -> RtResult<String> {
+pub(crate) fn display_limited(
+    name: &str,
+    v: &Value,
+    program: &Program,
+    max: usize,
+) -> RtResult<String> {
     if let Value::Str(s) = v.plain() {
         return Ok(s.as_str().to_owned());
     }
     if !fits(v, max) {
-        return check_size(name, max.saturating_add(1), max).map(|_| String::new());
+        return Err(limit_error(name, max));
     }
     let text = turn_vm::display(v, program)?;
     check_size(name, text.len(), max)?;
@@ -86,7 +92,7 @@ pub(crate) fn display_append(
         return Ok(());
     }
     if !fits(v, room) {
-        return check_size(name, max.saturating_add(1), max);
+        return Err(limit_error(name, max));
     }
     turn_vm::display::display_into(v, program, out)?;
     check_size(name, out.len(), max)

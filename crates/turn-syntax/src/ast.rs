@@ -42,19 +42,37 @@ pub struct Stmt {
 #[derive(Clone, Debug)]
 pub enum StmtKind {
     /// `let name: T = value;`
-    Let { name: Ident, ty: Option<TypeExpr>, value: Expr },
+    Let {
+        name: Ident,
+        ty: Option<TypeExpr>,
+        value: Expr,
+    },
     /// `target = value;` where target is a name, `a[i]` or `a.f` (nested allowed).
-    Assign { target: Expr, value: Expr },
+    Assign {
+        target: Expr,
+        value: Expr,
+    },
     /// An expression used as a statement. A block's value is the value of its
     /// last statement when that is an expression statement.
     Expr(Expr),
     Return(Option<Expr>),
-    While { cond: Expr, body: Block },
-    For { var: Ident, iter: Expr, body: Block },
+    While {
+        cond: Expr,
+        body: Block,
+    },
+    For {
+        var: Ident,
+        iter: Expr,
+        body: Block,
+    },
     Break,
     Continue,
     /// `try { … } catch (e) { … }`; the catch variable is optional: `catch { … }`.
-    Try { body: Block, catch_var: Option<Ident>, handler: Block },
+    Try {
+        body: Block,
+        catch_var: Option<Ident>,
+        handler: Block,
+    },
     Throw(Expr),
     /// `turn { … }` as a statement: a traced unit and a checkpoint boundary that
     /// scopes like a plain block for the purpose of `return`, but whose
@@ -64,9 +82,15 @@ pub enum StmtKind {
     Block(Block),
     Struct(StructDecl),
     /// `type Name = T;`
-    TypeAlias { name: Ident, ty: TypeExpr },
+    TypeAlias {
+        name: Ident,
+        ty: TypeExpr,
+    },
     /// `impl S { let m = turn(…) { … }; … };`
-    Impl { ty: Ident, methods: Vec<Method> },
+    Impl {
+        ty: Ident,
+        methods: Vec<Method>,
+    },
     /// `suspend;`
     Suspend,
     /// A statement the parser could not make sense of (already reported).
@@ -104,9 +128,15 @@ pub struct TypeExpr {
 pub enum TypeKind {
     /// `Num`, `Str`, a struct name, an alias … (resolved by sema). Generic
     /// arguments are kept for `List<T>` and `Map<T>` (or `Map<Str, T>`).
-    Named { name: String, args: Vec<TypeExpr> },
+    Named {
+        name: String,
+        args: Vec<TypeExpr>,
+    },
     /// `Fn(A, B) -> R`
-    Fn { params: Vec<TypeExpr>, ret: Option<Box<TypeExpr>> },
+    Fn {
+        params: Vec<TypeExpr>,
+        ret: Option<Box<TypeExpr>>,
+    },
     /// `T?`
     Optional(Box<TypeExpr>),
     Error,
@@ -218,36 +248,84 @@ pub enum ExprKind {
     /// `vec[0.1, 0.2]`
     Vector(Vec<Expr>),
     /// `Point { x: 1, ..base }`
-    Struct { name: Ident, fields: Vec<FieldInit>, spread: Option<Box<Expr>> },
+    Struct {
+        name: Ident,
+        fields: Vec<FieldInit>,
+        spread: Option<Box<Expr>>,
+    },
     /// `turn(x: Num) -> Num { … }` or `turn { … }`
     Fn(Box<FnExpr>),
-    Unary { op: UnaryOp, expr: Box<Expr> },
-    Binary { op: BinaryOp, lhs: Box<Expr>, rhs: Box<Expr> },
-    Call { callee: Box<Expr>, args: Vec<Expr> },
+    Unary {
+        op: UnaryOp,
+        expr: Box<Expr>,
+    },
+    Binary {
+        op: BinaryOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    Call {
+        callee: Box<Expr>,
+        args: Vec<Expr>,
+    },
     /// `recv.name(args)`: an `impl` method of recv's struct, else a function
     /// stored in field/key `name`.
-    MethodCall { recv: Box<Expr>, name: Ident, args: Vec<Expr> },
-    Index { base: Box<Expr>, index: Box<Expr> },
-    Field { base: Box<Expr>, name: Ident },
+    MethodCall {
+        recv: Box<Expr>,
+        name: Ident,
+        args: Vec<Expr>,
+    },
+    Index {
+        base: Box<Expr>,
+        index: Box<Expr>,
+    },
+    Field {
+        base: Box<Expr>,
+        name: Ident,
+    },
     /// `if c { … } else if d { … } else { … }`; `else_` is a `Block` or `If` expr.
-    If { cond: Box<Expr>, then: Block, else_: Option<Box<Expr>> },
+    If {
+        cond: Box<Expr>,
+        then: Block,
+        else_: Option<Box<Expr>>,
+    },
     /// A block used as an expression (the `else` branch).
     Block(Block),
     /// `infer T { …; prompt }`
-    Infer { ty: TypeExpr, body: Block },
-    Spawn { kind: SpawnKind, func: Box<Expr> },
+    Infer {
+        ty: TypeExpr,
+        body: Block,
+    },
+    Spawn {
+        kind: SpawnKind,
+        func: Box<Expr>,
+    },
     /// `gather pids`
     Gather(Box<Expr>),
     /// `send pid, msg`
-    Send { target: Box<Expr>, msg: Box<Expr> },
+    Send {
+        target: Box<Expr>,
+        msg: Box<Expr>,
+    },
     /// `receive` or `receive timeout secs`
-    Receive { timeout: Option<Box<Expr>> },
+    Receive {
+        timeout: Option<Box<Expr>>,
+    },
     /// `grant identity::kind("name")`
-    Grant { kind: Ident, name: Box<Expr> },
+    Grant {
+        kind: Ident,
+        name: Box<Expr>,
+    },
     Use(UseTarget),
     /// `context.method(args)`: system, append, budget, policy, tokens, entries.
-    Context { method: Ident, args: Vec<Expr> },
-    Intrinsic { kind: Intrinsic, args: Vec<Expr> },
+    Context {
+        method: Ident,
+        args: Vec<Expr>,
+    },
+    Intrinsic {
+        kind: Intrinsic,
+        args: Vec<Expr>,
+    },
     /// Source the parser could not make sense of (already reported).
     Error,
 }

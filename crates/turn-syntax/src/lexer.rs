@@ -27,9 +27,17 @@ pub struct Lexed {
 /// Splits `text` into tokens. Spans are byte offsets into `text`; the caller
 /// guarantees `text.len()` fits in a `u32` (see [`crate::parse`]).
 pub fn lex(text: &str) -> Lexed {
-    let mut lexer = Lexer { text, pos: 0, tokens: Vec::new(), diagnostics: Vec::new() };
+    let mut lexer = Lexer {
+        text,
+        pos: 0,
+        tokens: Vec::new(),
+        diagnostics: Vec::new(),
+    };
     lexer.run();
-    Lexed { tokens: lexer.tokens, diagnostics: lexer.diagnostics }
+    Lexed {
+        tokens: lexer.tokens,
+        diagnostics: lexer.diagnostics,
+    }
 }
 
 /// The value of a number token's text (`1_000`, `2.5e-3`); `None` if the
@@ -85,7 +93,10 @@ impl Lexer<'_> {
     }
 
     fn push(&mut self, kind: TokenKind, start: usize) {
-        self.tokens.push(Token { kind, span: span(start, self.pos) });
+        self.tokens.push(Token {
+            kind,
+            span: span(start, self.pos),
+        });
     }
 
     fn run(&mut self) {
@@ -110,7 +121,10 @@ impl Lexer<'_> {
             }
         }
         let end = self.text.len();
-        self.tokens.push(Token { kind: TokenKind::Eof, span: span(end, end) });
+        self.tokens.push(Token {
+            kind: TokenKind::Eof,
+            span: span(end, end),
+        });
     }
 
     /// Skips whitespace, `// …` and nested `/* … */` comments.
@@ -145,9 +159,13 @@ impl Lexer<'_> {
                 self.pos += c.len_utf8();
             } else {
                 self.report(
-                    Diagnostic::error("E0001", "unterminated block comment", span(start, start + 2))
-                        .with_label("this comment is never closed")
-                        .with_hint("close it with `*/` (block comments nest)"),
+                    Diagnostic::error(
+                        "E0001",
+                        "unterminated block comment",
+                        span(start, start + 2),
+                    )
+                    .with_label("this comment is never closed")
+                    .with_hint("close it with `*/` (block comments nest)"),
                 );
                 return;
             }
@@ -156,7 +174,10 @@ impl Lexer<'_> {
 
     fn ident(&mut self) {
         let start = self.pos;
-        let len = self.rest().find(|c: char| !is_ident_continue(c)).unwrap_or(self.rest().len());
+        let len = self
+            .rest()
+            .find(|c: char| !is_ident_continue(c))
+            .unwrap_or(self.rest().len());
         self.pos += len;
         let kind = TokenKind::keyword(&self.text[start..self.pos]).unwrap_or(TokenKind::Ident);
         self.push(kind, start);
@@ -187,15 +208,19 @@ impl Lexer<'_> {
         let text = &self.text[start..self.pos];
         if let Err(problem) = check_number(text) {
             let diag = match problem {
-                NumberError::TooLarge => {
-                    Diagnostic::error("E0001", format!("number `{text}` is too large"), span(start, self.pos))
-                        .with_label("does not fit in a 64-bit float")
-                }
-                NumberError::Malformed(why) => {
-                    Diagnostic::error("E0001", format!("malformed number `{text}`"), span(start, self.pos))
-                        .with_label(why)
-                        .with_hint("numbers look like `42`, `3.14`, `1_000`, `1e6` or `2.5e-3`")
-                }
+                NumberError::TooLarge => Diagnostic::error(
+                    "E0001",
+                    format!("number `{text}` is too large"),
+                    span(start, self.pos),
+                )
+                .with_label("does not fit in a 64-bit float"),
+                NumberError::Malformed(why) => Diagnostic::error(
+                    "E0001",
+                    format!("malformed number `{text}`"),
+                    span(start, self.pos),
+                )
+                .with_label(why)
+                .with_hint("numbers look like `42`, `3.14`, `1_000`, `1e6` or `2.5e-3`"),
             };
             self.report(diag);
         }
@@ -283,11 +308,26 @@ impl Lexer<'_> {
             self.pos += c.len_utf8();
         }
         let run = &self.text[start..self.pos];
-        let shown: String = run.chars().flat_map(char::escape_debug).collect();
+        let shown: String = run
+            .chars()
+            .flat_map(|c| {
+                if c.is_control() {
+                    c.escape_debug().collect::<Vec<_>>()
+                } else {
+                    vec![c]
+                }
+            })
+            .collect();
         let (message, label) = if run.chars().count() == 1 {
-            (format!("unknown character `{shown}`"), "not valid in Turn source")
+            (
+                format!("unknown character `{shown}`"),
+                "not valid in Turn source",
+            )
         } else {
-            (format!("unknown characters `{shown}`"), "not valid in Turn source")
+            (
+                format!("unknown characters `{shown}`"),
+                "not valid in Turn source",
+            )
         };
         let mut diag = Diagnostic::error("E0001", message, span(start, self.pos)).with_label(label);
         let hint = match run.chars().next() {
@@ -383,7 +423,13 @@ fn scan_string(src: &str, base: usize, diags: &mut Vec<Diagnostic>) -> ScannedSt
     let mut chars = src.char_indices().skip(1).peekable();
     while let Some((i, c)) = chars.next() {
         match c {
-            '"' => return ScannedString { value, len: i + 1, terminated: true },
+            '"' => {
+                return ScannedString {
+                    value,
+                    len: i + 1,
+                    terminated: true,
+                }
+            }
             '\\' => {
                 let Some(&(j, e)) = chars.peek() else { break };
                 chars.next();
@@ -406,7 +452,8 @@ fn scan_string(src: &str, base: usize, diags: &mut Vec<Diagnostic>) -> ScannedSt
                         let hint = if other == '0' {
                             "`\\0` is not supported; write `\\u{0}`".to_string()
                         } else {
-                            "valid escapes are `\\n`, `\\t`, `\\r`, `\\\"`, `\\\\` and `\\u{…}`".to_string()
+                            "valid escapes are `\\n`, `\\t`, `\\r`, `\\\"`, `\\\\` and `\\u{…}`"
+                                .to_string()
                         };
                         diags.push(
                             Diagnostic::error(
@@ -423,7 +470,11 @@ fn scan_string(src: &str, base: usize, diags: &mut Vec<Diagnostic>) -> ScannedSt
             c => value.push(c),
         }
     }
-    ScannedString { value, len: src.len(), terminated: false }
+    ScannedString {
+        value,
+        len: src.len(),
+        terminated: false,
+    }
 }
 
 /// Decodes `\u{XXXX}`; `backslash` is the offset of `\`, `at` the offset just
@@ -440,9 +491,15 @@ fn unicode_escape(
     let bytes = src.as_bytes();
     let bad = |end: usize, why: &str, diags: &mut Vec<Diagnostic>| {
         diags.push(
-            Diagnostic::error("E0001", "invalid unicode escape in string", span(base + backslash, base + end))
-                .with_label(why.to_string())
-                .with_hint("write unicode escapes as `\\u{…}` with 1 to 6 hex digits, e.g. `\\u{1F600}`"),
+            Diagnostic::error(
+                "E0001",
+                "invalid unicode escape in string",
+                span(base + backslash, base + end),
+            )
+            .with_label(why.to_string())
+            .with_hint(
+                "write unicode escapes as `\\u{…}` with 1 to 6 hex digits, e.g. `\\u{1F600}`",
+            ),
         );
     };
     if bytes.get(at) != Some(&b'{') {

@@ -156,7 +156,10 @@ const KEYWORDS: [(&str, TokenKind); 40] = [
 impl TokenKind {
     /// The keyword spelled `word`, if it is one.
     pub fn keyword(word: &str) -> Option<TokenKind> {
-        KEYWORDS.iter().find(|(text, _)| *text == word).map(|&(_, kind)| kind)
+        KEYWORDS
+            .iter()
+            .find(|(text, _)| *text == word)
+            .map(|&(_, kind)| kind)
     }
 
     /// Whether this is a keyword (a reserved word).
@@ -198,7 +201,10 @@ impl TokenKind {
             Arrow => "->",
             Similar => "~>",
             Ident | Num | Str | Error | Eof => "",
-            kw => KEYWORDS.iter().find(|&&(_, k)| k == kw).map_or("", |&(text, _)| text),
+            kw => KEYWORDS
+                .iter()
+                .find(|&&(_, k)| k == kw)
+                .map_or("", |&(text, _)| text),
         }
     }
 

@@ -63,8 +63,7 @@ pub struct TraceFrame {
     pub col: u32,
 }
 
-#[derive(Debug, Clone, Default)]
-#[allow(clippy::derived_hash_with_manual_eq)]
+#[derive(Debug, Default)]
 pub enum Value {
     #[default]
     Null,
@@ -90,6 +89,42 @@ pub enum Value {
 
 const _: () = assert!(std::mem::size_of::<Value>() <= 16);
 
+/// Drop a value, skipping the drop glue for scalars: the interpreter's hot
+/// paths discard many numbers and booleans, and the glue (which must handle
+/// every variant) is too large to inline.
+#[inline(always)]
+pub fn discard(v: Value) {
+    if matches!(v, Value::Null | Value::Bool(_) | Value::Num(_) | Value::Native(_) | Value::Pid(_) | Value::Identity(_)) {
+        // Scalars own no resources: forgetting one frees nothing.
+        std::mem::forget(v);
+    } else {
+        drop(v);
+    }
+}
+
+impl Clone for Value {
+    #[inline]
+    fn clone(&self) -> Value {
+        match self {
+            Value::Null => Value::Null,
+            Value::Bool(b) => Value::Bool(*b),
+            Value::Num(n) => Value::Num(*n),
+            Value::Str(s) => Value::Str(s.clone()),
+            Value::List(l) => Value::List(l.clone()),
+            Value::Map(m) => Value::Map(m.clone()),
+            Value::Struct(s) => Value::Struct(s.clone()),
+            Value::Vector(v) => Value::Vector(v.clone()),
+            Value::Closure(c) => Value::Closure(c.clone()),
+            Value::Native(i) => Value::Native(*i),
+            Value::Pid(p) => Value::Pid(*p),
+            Value::Identity(i) => Value::Identity(*i),
+            Value::Uncertain(u) => Value::Uncertain(u.clone()),
+            Value::Error(e) => Value::Error(e.clone()),
+            Value::Cell(c) => Value::Cell(c.clone()),
+        }
+    }
+}
+
 /// Structural equality, as Turn's `==`.
 impl PartialEq for Value {
     fn eq(&self, other: &Value) -> bool {
@@ -106,6 +141,11 @@ impl Value {
     }
     pub fn map(m: Map) -> Value {
         Value::Map(Rc::new(m))
+    }
+
+    /// Whether dropping this value may free nested values.
+    fn is_container(&self) -> bool {
+        matches!(self, Value::List(_) | Value::Map(_) | Value::Struct(_) | Value::Uncertain(_) | Value::Error(_))
     }
 
     /// The value with any uncertainty wrapper removed.
@@ -245,13 +285,24 @@ pub fn values_equal(a: &Value, b: &Value) -> bool {
 /// Dropping a deeply nested value must not recurse once per level: values
 /// that would free children are taken apart with an explicit work list.
 impl Drop for Value {
+    #[inline]
     fn drop(&mut self) {
+        if matches!(self, Value::List(_) | Value::Map(_) | Value::Struct(_) | Value::Uncertain(_) | Value::Error(_)) {
+            self.drop_deep();
+        }
+    }
+}
+
+impl Value {
+    #[cold]
+    #[inline(never)]
+    fn drop_deep(&mut self) {
         let owns_children = match self {
             Value::List(l) => Rc::strong_count(l) == 1 && !l.is_empty(),
             Value::Map(m) => Rc::strong_count(m) == 1 && !m.is_empty(),
             Value::Struct(s) => Rc::strong_count(s) == 1 && !s.fields.is_empty(),
-            Value::Uncertain(u) => Rc::strong_count(u) == 1,
-            Value::Error(e) => Rc::strong_count(e) == 1,
+            Value::Uncertain(u) => Rc::strong_count(u) == 1 && u.value.is_container(),
+            Value::Error(e) => Rc::strong_count(e) == 1 && e.data.is_container(),
             _ => false,
         };
         if !owns_children {

@@ -4,12 +4,13 @@ use crate::effect::Effect;
 use crate::error::RtError;
 use crate::native::{Flow, NativeCx, NativeDef};
 use crate::ops::{self, arith, article, compare, conforms, describe_type, Arith, Cmp};
-use crate::value::{Closure, ErrorValue, Map, StructValue, TraceFrame, Value};
+use crate::value::{discard, Closure, ErrorValue, Map, StructValue, TraceFrame, Value};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use turn_bytecode::op::CheckSite;
-use turn_bytecode::{Constant, Op, Program, UpvalueSource};
+use turn_bytecode::op::NumResult;
+use turn_bytecode::{BinOp, Constant, Op, Program, UpvalueSource};
 
 /// Resource limits; exceeding one raises a catchable `limit` error.
 #[derive(Clone, Debug)]
@@ -75,6 +76,14 @@ pub(crate) enum ModuleState {
     Loaded(Value),
 }
 
+/// What `exec_slow` tells the loop to do next.
+pub(crate) enum Step {
+    Next,
+    /// The frame changed (call, return, throw caught elsewhere).
+    Reload,
+    Exit(Outcome),
+}
+
 /// What to do with the answer to the pending effect.
 #[derive(Debug, Clone)]
 pub(crate) enum Pending {
@@ -88,6 +97,8 @@ pub(crate) enum Pending {
 /// One Turn process: a program, its stack and frames, memory and limits.
 pub struct Vm {
     pub(crate) program: Rc<Program>,
+    /// The constant pool as values (strings allocated once).
+    consts: Rc<[Value]>,
     pub(crate) natives: &'static [NativeDef],
     pub(crate) stack: Vec<Value>,
     pub(crate) frames: Vec<Frame>,
@@ -127,10 +138,20 @@ impl Vm {
             .map(|m| m.function)
             .ok_or_else(|| RtError::internal("the program has no entry module"))?;
         let modules = vec![ModuleState::NotLoaded; program.modules.len()];
+        let consts: Rc<[Value]> = program
+            .constants
+            .iter()
+            .map(|c| match c {
+                Constant::Num(n) => Value::Num(*n),
+                Constant::Str(s) => Value::str(s.as_str()),
+                _ => Value::Null,
+            })
+            .collect();
         let echo = natives.iter().position(|n| n.name == "echo").map(|i| i as u16);
         let forget = natives.iter().position(|n| n.name == "forget").map(|i| i as u16);
         let mut vm = Vm {
             program,
+            consts,
             natives,
             stack: Vec::with_capacity(256),
             frames: Vec::new(),
@@ -196,7 +217,9 @@ impl Vm {
         Ok(())
     }
 
-    /// Run at most `budget` instructions (0: no budget).
+    /// Run for at most `budget` steps (0: no budget). A step is a call or a
+    /// loop iteration (a backward jump), which bounds the work between two
+    /// checks by the code size.
     pub fn run(&mut self, budget: u64) -> Outcome {
         if let Some(e) = self.pending_error.take() {
             if let Some(out) = self.raise(e) {
@@ -204,98 +227,48 @@ impl Vm {
             }
         }
         let program = self.program.clone();
+        let consts = self.consts.clone();
         let mut budget_left = if budget == 0 { u64::MAX } else { budget };
-        loop {
+        'frames: loop {
             let Some(frame) = self.frames.last() else {
                 return Outcome::Done(self.stack.pop().unwrap_or_default());
             };
-            let closure = frame.closure.clone();
-            let Some(func) = program.functions.get(closure.func as usize) else {
+            let Some(func) = program.functions.get(frame.closure.func as usize) else {
                 return self.fail_internal("bad function index");
             };
             let code = &func.code[..];
             let base = frame.base;
             let mut ip = frame.ip;
-            macro_rules! save_ip {
-                () => {
-                    if let Some(f) = self.frames.last_mut() {
-                        f.ip = ip;
-                    }
-                };
-            }
-            macro_rules! throw {
-                ($e:expr) => {{
-                    save_ip!();
-                    match self.raise($e) {
-                        Some(out) => return out,
-                        None => break,
-                    }
-                }};
-            }
-            macro_rules! tri {
-                ($e:expr) => {
-                    match $e {
-                        Ok(v) => v,
-                        Err(e) => throw!(e),
-                    }
-                };
-            }
-            macro_rules! pop {
-                () => {
-                    self.stack.pop().unwrap_or_default()
-                };
-            }
-            loop {
+            // The hot instructions are handled inline; the rest go through
+            // `exec_slow`, which keeps this loop small enough to optimize well.
+            let err: RtError = loop {
                 let Some(&op) = code.get(ip) else {
-                    throw!(RtError::internal("ran past the end of a function"));
+                    break RtError::internal("ran past the end of a function");
                 };
                 ip += 1;
-                budget_left -= 1;
-                if budget_left == 0 {
-                    save_ip!();
-                    // Re-execute this instruction when resumed.
-                    if let Some(f) = self.frames.last_mut() {
-                        f.ip = ip - 1;
-                    }
-                    return Outcome::Preempted;
-                }
-                self.steps += 1;
-                if self.limits.max_steps != 0 && self.steps > self.limits.max_steps {
-                    throw!(RtError::limit(format!("step limit of {} exceeded", self.limits.max_steps)));
-                }
                 match op {
-                    Op::Const(i) => match program.constants.get(i as usize) {
-                        Some(Constant::Num(n)) => self.stack.push(Value::Num(*n)),
-                        Some(Constant::Str(s)) => self.stack.push(Value::str(s.as_str())),
-                        _ => throw!(RtError::internal("bad constant")),
+                    Op::Const(i) => match consts.get(i as usize) {
+                        Some(v) => self.stack.push(v.clone()),
+                        None => break RtError::internal("bad constant"),
                     },
                     Op::Null => self.stack.push(Value::Null),
                     Op::True => self.stack.push(Value::Bool(true)),
                     Op::False => self.stack.push(Value::Bool(false)),
                     Op::Pop => {
-                        self.stack.pop();
-                    }
-                    Op::Dup => {
-                        let v = self.stack.last().cloned().unwrap_or_default();
-                        self.stack.push(v);
-                    }
-                    Op::Swap => {
-                        let n = self.stack.len();
-                        if n >= 2 {
-                            self.stack.swap(n - 1, n - 2);
+                        if let Some(v) = self.stack.pop() {
+                            discard(v);
                         }
                     }
                     Op::LoadLocal(s) => {
-                        let v = self.stack[base + s as usize].clone();
+                        let v = match &self.stack[base + s as usize] {
+                            Value::Num(n) => Value::Num(*n),
+                            other => other.clone(),
+                        };
                         self.stack.push(v);
                     }
                     Op::StoreLocal(s) => {
-                        let v = pop!();
-                        self.stack[base + s as usize] = v;
-                    }
-                    Op::DeclCell(s) => {
-                        let v = pop!();
-                        self.stack[base + s as usize] = Value::Cell(Rc::new(RefCell::new(v)));
+                        let v = self.stack.pop().unwrap_or_default();
+                        discard(std::mem::replace(&mut self.stack[base + s as usize], v));
                     }
                     Op::LoadCell(s) => {
                         let v = match &self.stack[base + s as usize] {
@@ -304,232 +277,156 @@ impl Vm {
                         };
                         self.stack.push(v);
                     }
-                    Op::StoreCell(s) => {
-                        let v = pop!();
-                        match &self.stack[base + s as usize] {
-                            Value::Cell(c) => *c.borrow_mut() = v,
-                            _ => self.stack[base + s as usize] = Value::Cell(Rc::new(RefCell::new(v))),
-                        }
-                    }
                     Op::LoadUpval(i) => {
-                        let v = match closure.upvalues.get(i as usize) {
-                            Some(c) => c.borrow().clone(),
-                            None => throw!(RtError::internal("bad upvalue index")),
-                        };
-                        self.stack.push(v);
-                    }
-                    Op::StoreUpval(i) => {
-                        let v = pop!();
-                        match closure.upvalues.get(i as usize) {
-                            Some(c) => *c.borrow_mut() = v,
-                            None => throw!(RtError::internal("bad upvalue index")),
-                        }
-                    }
-                    Op::LoadGlobal(i) => self.stack.push(Value::Native(i)),
-                    Op::AddAssignLocal(s) => {
-                        let rhs = pop!();
-                        tri!(self.add_assign(base + s as usize, rhs));
-                    }
-                    Op::PushAssignLocal(s) => {
-                        let x = pop!();
-                        let max = self.limits.max_value_size;
-                        match &mut self.stack[base + s as usize] {
-                            Value::List(l) => {
-                                tri!(ops::check_len(l.len() + 1, max, "list"));
-                                Rc::make_mut(l).push(x);
+                        let ups = self.frames.last().map(|f| &f.closure.upvalues[..]).unwrap_or(&[]);
+                        match ups.get(i as usize) {
+                            Some(c) => {
+                                let v = c.borrow().clone();
+                                self.stack.push(v);
                             }
-                            other => {
-                                let t = article(other.type_name());
-                                throw!(RtError::type_error(format!("push expects a List as its first argument, found {t}")))
-                            }
+                            None => break RtError::internal("bad upvalue index"),
                         }
                     }
-                    Op::SetIndexLocal(s) => {
-                        let v = pop!();
-                        let i = pop!();
-                        tri!(ops::set_index(&mut self.stack[base + s as usize], &i, v, &program));
-                    }
-                    Op::SetFieldLocal { slot, name } => {
-                        let v = pop!();
-                        tri!(ops::set_field(&mut self.stack[base + slot as usize], program.str_const(name), v, &program));
-                    }
-                    Op::Add => {
-                        let b = pop!();
-                        let a = pop!();
-                        if let (Value::Num(x), Value::Num(y)) = (&a, &b) {
-                            self.stack.push(Value::Num(x + y));
-                        } else {
-                            let v = tri!(arith(Arith::Add, a, b, &program, self.limits.max_value_size));
-                            self.stack.push(v);
-                        }
-                    }
-                    Op::Sub | Op::Mul | Op::Div | Op::Rem => {
-                        let b = pop!();
-                        let a = pop!();
-                        let v = match (op, &a, &b) {
-                            (Op::Sub, Value::Num(x), Value::Num(y)) => Value::Num(x - y),
-                            (Op::Mul, Value::Num(x), Value::Num(y)) => Value::Num(x * y),
-                            (Op::Div, Value::Num(x), Value::Num(y)) if *y != 0.0 => Value::Num(x / y),
-                            _ => {
-                                let o = match op {
-                                    Op::Sub => Arith::Sub,
-                                    Op::Mul => Arith::Mul,
-                                    Op::Div => Arith::Div,
-                                    _ => Arith::Rem,
+                    Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Rem => {
+                        let n = self.stack.len();
+                        if n >= 2 {
+                            if let (Value::Num(x), Value::Num(y)) = (&self.stack[n - 2], &self.stack[n - 1]) {
+                                let (x, y) = (*x, *y);
+                                let r = match op {
+                                    Op::Add => Some(x + y),
+                                    Op::Sub => Some(x - y),
+                                    Op::Mul => Some(x * y),
+                                    Op::Div if y != 0.0 => Some(x / y),
+                                    Op::Rem if y != 0.0 => Some(x % y),
+                                    _ => None,
                                 };
-                                tri!(arith(o, a, b, &program, self.limits.max_value_size))
+                                if let Some(r) = r {
+                                    if let Some(v) = self.stack.pop() {
+                                        discard(v);
+                                    }
+                                    discard(std::mem::replace(&mut self.stack[n - 2], Value::Num(r)));
+                                    continue;
+                                }
                             }
-                        };
-                        self.stack.push(v);
+                        }
+                        if let Err(e) = self.arith_slow(op) {
+                            break e;
+                        }
                     }
                     Op::Lt | Op::Le | Op::Gt | Op::Ge => {
-                        let b = pop!();
-                        let a = pop!();
-                        let v = match (&a, &b) {
-                            (Value::Num(x), Value::Num(y)) => Value::Bool(match op {
-                                Op::Lt => x < y,
-                                Op::Le => x <= y,
-                                Op::Gt => x > y,
-                                _ => x >= y,
-                            }),
-                            _ => {
-                                let c = match op {
-                                    Op::Lt => Cmp::Lt,
-                                    Op::Le => Cmp::Le,
-                                    Op::Gt => Cmp::Gt,
-                                    _ => Cmp::Ge,
+                        let n = self.stack.len();
+                        if n >= 2 {
+                            if let (Value::Num(x), Value::Num(y)) = (&self.stack[n - 2], &self.stack[n - 1]) {
+                                let r = match op {
+                                    Op::Lt => x < y,
+                                    Op::Le => x <= y,
+                                    Op::Gt => x > y,
+                                    _ => x >= y,
                                 };
-                                tri!(compare(c, &a, &b))
+                                if let Some(v) = self.stack.pop() {
+                                    discard(v);
+                                }
+                                discard(std::mem::replace(&mut self.stack[n - 2], Value::Bool(r)));
+                                continue;
                             }
+                        }
+                        if let Err(e) = self.compare_slow(op) {
+                            break e;
+                        }
+                    }
+                    Op::LocalConstOp { slot, k, op: b } => {
+                        let x = &self.stack[base + slot as usize];
+                        let y = consts.get(k as usize);
+                        if let (Value::Num(x), Some(Value::Num(y))) = (x, y) {
+                            match b.on_nums(*x, *y) {
+                                Some(NumResult::Num(r)) => {
+                                    self.stack.push(Value::Num(r));
+                                    continue;
+                                }
+                                Some(NumResult::Bool(r)) => {
+                                    // Compare-and-branch in one dispatch.
+                                    if let Some(Op::JumpIfFalse(t)) = code.get(ip) {
+                                        ip = if r { ip + 1 } else { *t as usize };
+                                    } else {
+                                        self.stack.push(Value::Bool(r));
+                                    }
+                                    continue;
+                                }
+                                None => {}
+                            }
+                        }
+                        let (x, y) = (x.clone(), y.cloned().unwrap_or_default());
+                        self.stack.push(x);
+                        self.stack.push(y);
+                        if let Err(e) = self.binary_slow(b, base, &program) {
+                            break e;
+                        }
+                    }
+                    Op::LocalLocalOp { a, b: bslot, op: b } => {
+                        let x = &self.stack[base + a as usize];
+                        let y = &self.stack[base + bslot as usize];
+                        if let (Value::Num(x), Value::Num(y)) = (x, y) {
+                            match b.on_nums(*x, *y) {
+                                Some(NumResult::Num(r)) => {
+                                    self.stack.push(Value::Num(r));
+                                    continue;
+                                }
+                                Some(NumResult::Bool(r)) => {
+                                    if let Some(Op::JumpIfFalse(t)) = code.get(ip) {
+                                        ip = if r { ip + 1 } else { *t as usize };
+                                    } else {
+                                        self.stack.push(Value::Bool(r));
+                                    }
+                                    continue;
+                                }
+                                None => {}
+                            }
+                        }
+                        let (x, y) = (x.clone(), y.clone());
+                        self.stack.push(x);
+                        self.stack.push(y);
+                        if let Err(e) = self.binary_slow(b, base, &program) {
+                            break e;
+                        }
+                    }
+                    Op::Jump(t) => {
+                        if (t as usize) < ip {
+                            self.steps += 1;
+                            budget_left -= 1;
+                            if budget_left == 0 || (self.limits.max_steps != 0 && self.steps > self.limits.max_steps) {
+                                match self.out_of_fuel(ip - 1, budget_left) {
+                                    Ok(out) => return out,
+                                    Err(e) => break e,
+                                }
+                            }
+                        }
+                        ip = t as usize;
+                    }
+                    Op::JumpIfFalse(t) => {
+                        let jump = match self.stack.pop() {
+                            Some(v) => {
+                                let j = match &v {
+                                    Value::Bool(b) => !b,
+                                    v => !v.truthy(),
+                                };
+                                discard(v);
+                                j
+                            }
+                            None => true,
                         };
-                        self.stack.push(v);
-                    }
-                    Op::Eq | Op::Ne => {
-                        let b = pop!();
-                        let a = pop!();
-                        let v = tri!(ops::equal(&a, &b));
-                        let v = if op == Op::Ne { not(v) } else { v };
-                        self.stack.push(v);
-                    }
-                    Op::Similar => {
-                        let b = pop!();
-                        let a = pop!();
-                        let v = tri!(ops::similar(&a, &b));
-                        self.stack.push(v);
-                    }
-                    Op::Neg => {
-                        let a = pop!();
-                        let v = match a.plain() {
-                            Value::Num(x) => Value::Num(-x).with_confidence(a.confidence()),
-                            Value::Vector(xs) => Value::Vector(Rc::new(xs.iter().map(|x| -x).collect())),
-                            other => throw!(RtError::type_error(format!("cannot negate {}", article(other.type_name())))),
-                        };
-                        self.stack.push(v);
-                    }
-                    Op::Not => {
-                        let a = pop!();
-                        self.stack.push(not(a));
-                    }
-                    Op::Confidence => {
-                        let a = pop!();
-                        self.stack.push(Value::Num(a.confidence()));
+                        if jump {
+                            ip = t as usize;
+                        }
                     }
                     Op::AndShort(t) | Op::OrShort(t) => {
-                        let top = self.stack.last().cloned().unwrap_or_default();
                         let is_and = matches!(op, Op::AndShort(_));
-                        if top.truthy() != is_and {
-                            let c = top.confidence();
-                            if let Some(x) = self.stack.last_mut() {
-                                *x = Value::Bool(!is_and).with_confidence(c);
-                            }
-                            ip = t as usize;
-                        }
-                    }
-                    Op::AndJoin | Op::OrJoin => {
-                        let b = pop!();
-                        let a = pop!();
-                        let c = if op == Op::AndJoin {
-                            a.confidence().min(b.confidence())
-                        } else {
-                            a.confidence().max(b.confidence())
-                        };
-                        self.stack.push(Value::Bool(b.truthy()).with_confidence(c));
-                    }
-                    Op::MakeList(n) => {
-                        let at = self.stack.len().saturating_sub(n as usize);
-                        let items = self.stack.split_off(at);
-                        self.stack.push(Value::List(Rc::new(items)));
-                    }
-                    Op::MakeMap(n) => {
-                        let at = self.stack.len().saturating_sub(2 * n as usize);
-                        let items = self.stack.split_off(at);
-                        let mut m = Map::with_capacity(n as usize);
-                        let mut it = items.into_iter();
-                        while let (Some(k), Some(v)) = (it.next(), it.next()) {
-                            if let Value::Str(k) = &k {
-                                m.insert(k.to_string(), v);
+                        if let Some(top) = self.stack.last_mut() {
+                            if top.truthy() != is_and {
+                                let c = top.confidence();
+                                *top = Value::Bool(!is_and).with_confidence(c);
+                                ip = t as usize;
                             }
                         }
-                        self.stack.push(Value::Map(Rc::new(m)));
-                    }
-                    Op::MakeVector(n) => {
-                        let at = self.stack.len().saturating_sub(n as usize);
-                        let items = self.stack.split_off(at);
-                        let mut xs = Vec::with_capacity(items.len());
-                        for v in &items {
-                            match v.as_num() {
-                                Some(x) => xs.push(x),
-                                None => throw!(RtError::type_error(format!(
-                                    "a vector holds numbers, found {}",
-                                    article(v.type_name())
-                                ))),
-                            }
-                        }
-                        self.stack.push(Value::Vector(Rc::new(xs)));
-                    }
-                    Op::MakeStruct(c) => {
-                        let v = tri!(self.make_struct(c));
-                        self.stack.push(v);
-                    }
-                    Op::Closure(f) => {
-                        let v = tri!(self.make_closure(f, &closure, base));
-                        self.stack.push(v);
-                    }
-                    Op::GetIndex => {
-                        let i = pop!();
-                        let b = pop!();
-                        let v = tri!(ops::get_index(&b, &i, &program));
-                        self.stack.push(v);
-                    }
-                    Op::GetField(c) => {
-                        let b = pop!();
-                        let v = tri!(ops::get_field(&b, program.str_const(c), &program));
-                        self.stack.push(v);
-                    }
-                    Op::SetIndex => {
-                        let v = pop!();
-                        let i = pop!();
-                        let mut b = pop!();
-                        tri!(ops::set_index(&mut b, &i, v, &program));
-                        self.stack.push(b);
-                    }
-                    Op::SetField(c) => {
-                        let v = pop!();
-                        let mut b = pop!();
-                        tri!(ops::set_field(&mut b, program.str_const(c), v, &program));
-                        self.stack.push(b);
-                    }
-                    Op::Jump(t) => ip = t as usize,
-                    Op::JumpIfFalse(t) => {
-                        let v = pop!();
-                        if !v.truthy() {
-                            ip = t as usize;
-                        }
-                    }
-                    Op::ForPrepare => {
-                        let v = pop!();
-                        let items = tri!(iterable(v));
-                        self.stack.push(items);
                     }
                     Op::ForNext { slot, exit } => {
                         let i = base + slot as usize;
@@ -550,38 +447,105 @@ impl Vm {
                         }
                     }
                     Op::Call(argc) => {
-                        save_ip!();
+                        self.steps += 1;
+                        budget_left -= 1;
+                        if budget_left == 0 || (self.limits.max_steps != 0 && self.steps > self.limits.max_steps) {
+                            match self.out_of_fuel(ip - 1, budget_left) {
+                                Ok(out) => return out,
+                                Err(e) => break e,
+                            }
+                        }
+                        if let Some(f) = self.frames.last_mut() {
+                            f.ip = ip;
+                        }
                         let callee_at = self.stack.len().saturating_sub(argc as usize + 1);
+                        // Fast path: a plain closure of the right arity.
+                        if let Some(Value::Closure(c)) = self.stack.get(callee_at) {
+                            if let Some(f) = program.functions.get(c.func as usize) {
+                                if f.arity as usize == argc as usize
+                                    && !f.is_method
+                                    && f.cell_params.is_empty()
+                                    && self.frames.len() < self.limits.max_call_depth
+                                {
+                                    let c = c.clone();
+                                    let base = callee_at + 1;
+                                    let need = base + f.slots as usize;
+                                    if self.stack.len() < need {
+                                        self.stack.resize(need, Value::Null);
+                                    }
+                                    self.frames.push(Frame { closure: c, ip: 0, base, ret_to: callee_at, module: None });
+                                    continue 'frames;
+                                }
+                            }
+                        }
                         match self.call_value(callee_at, argc as usize) {
-                            Ok(None) => break,
+                            Ok(None) => continue 'frames,
                             Ok(Some(out)) => return out,
-                            Err(e) => throw!(e),
+                            Err(e) => break e,
                         }
                     }
-                    Op::CallMethod { name, argc } => {
-                        save_ip!();
-                        match self.call_method(name, argc as usize) {
-                            Ok(None) => break,
-                            Ok(Some(out)) => return out,
-                            Err(e) => throw!(e),
+                    Op::CallUpval { argc, .. } | Op::CallLocal { argc, .. } => {
+                        self.steps += 1;
+                        budget_left -= 1;
+                        if budget_left == 0 || (self.limits.max_steps != 0 && self.steps > self.limits.max_steps) {
+                            match self.out_of_fuel(ip - 1, budget_left) {
+                                Ok(out) => return out,
+                                Err(e) => break e,
+                            }
                         }
-                    }
-                    Op::CallDynamic(argc) => {
-                        save_ip!();
-                        match self.call_dynamic(argc as usize) {
-                            Ok(None) => break,
+                        if let Some(f) = self.frames.last_mut() {
+                            f.ip = ip;
+                        }
+                        let callee = match op {
+                            Op::CallUpval { idx, .. } => {
+                                let ups = self.frames.last().map(|f| &f.closure.upvalues[..]).unwrap_or(&[]);
+                                match ups.get(idx as usize) {
+                                    Some(c) => c.borrow().clone(),
+                                    None => break RtError::internal("bad upvalue index"),
+                                }
+                            }
+                            Op::CallLocal { slot, .. } => self.stack[base + slot as usize].clone(),
+                            _ => Value::Null,
+                        };
+                        let args_at = self.stack.len().saturating_sub(argc as usize);
+                        if let Value::Closure(c) = &callee {
+                            if let Some(f) = program.functions.get(c.func as usize) {
+                                if f.arity as usize == argc as usize
+                                    && !f.is_method
+                                    && f.cell_params.is_empty()
+                                    && self.frames.len() < self.limits.max_call_depth
+                                {
+                                    let need = args_at + f.slots as usize;
+                                    if self.stack.len() < need {
+                                        self.stack.resize(need, Value::Null);
+                                    }
+                                    let c = c.clone();
+                                    discard(callee);
+                                    self.frames.push(Frame { closure: c, ip: 0, base: args_at, ret_to: args_at, module: None });
+                                    continue 'frames;
+                                }
+                            }
+                        }
+                        // General path: put the callee below its arguments.
+                        self.stack.insert(args_at, callee);
+                        match self.call_value(args_at, argc as usize) {
+                            Ok(None) => continue 'frames,
                             Ok(Some(out)) => return out,
-                            Err(e) => throw!(e),
+                            Err(e) => break e,
                         }
                     }
                     Op::Return => {
-                        let v = pop!();
+                        let v = self.stack.pop().unwrap_or_default();
                         let Some(frame) = self.frames.pop() else { return Outcome::Done(v) };
                         let depth = self.frames.len();
-                        while self.handlers.last().is_some_and(|h| h.frame >= depth) {
-                            self.handlers.pop();
+                        if self.handlers.last().is_some_and(|h| h.frame >= depth) {
+                            self.drop_handlers(depth);
                         }
-                        self.stack.truncate(frame.ret_to);
+                        while self.stack.len() > frame.ret_to {
+                            if let Some(x) = self.stack.pop() {
+                                discard(x);
+                            }
+                        }
                         if let Some(m) = frame.module {
                             if let Some(state) = self.modules.get_mut(m as usize) {
                                 *state = ModuleState::Loaded(v.clone());
@@ -591,99 +555,415 @@ impl Vm {
                             return Outcome::Done(v);
                         }
                         self.stack.push(v);
-                        break;
+                        continue 'frames;
                     }
-                    Op::PushHandler(t) => {
-                        self.handlers.push(Handler {
-                            frame: self.frames.len() - 1,
-                            stack: self.stack.len(),
-                            target: t as usize,
-                        });
-                    }
-                    Op::PopHandler => {
-                        self.handlers.pop();
-                    }
-                    Op::Throw => {
-                        let v = pop!();
-                        save_ip!();
-                        match self.throw_value(v) {
-                            Some(out) => return out,
-                            None => break,
+                    _ => {
+                        if let Some(f) = self.frames.last_mut() {
+                            f.ip = ip;
+                        }
+                        match self.exec_slow(op, base, &program) {
+                            Ok(Step::Next) => {}
+                            Ok(Step::Reload) => continue 'frames,
+                            Ok(Step::Exit(out)) => return out,
+                            Err(e) => break e,
                         }
                     }
-                    Op::CheckType { ty, site } => {
-                        let Some(Constant::Ty(t)) = program.constants.get(ty as usize) else {
-                            throw!(RtError::internal("bad type constant"));
-                        };
-                        let v = self.stack.last().cloned().unwrap_or_default();
-                        if !conforms(&v, t, &program) {
-                            throw!(RtError::type_error(format!(
-                                "{} expects `{}`, found {}",
-                                CheckSite::from_u8(site).describe(),
-                                t.display(&program.structs),
-                                article(&describe_type(&v, &program))
-                            )));
-                        }
+                }
+            };
+            if let Some(f) = self.frames.last_mut() {
+                f.ip = ip;
+            }
+            if let Some(out) = self.raise(err) {
+                return out;
+            }
+        }
+    }
+
+    /// The step budget or the step limit ran out at instruction `at`.
+    #[cold]
+    #[inline(never)]
+    fn out_of_fuel(&mut self, at: usize, budget_left: u64) -> Result<Outcome, RtError> {
+        if self.limits.max_steps != 0 && self.steps > self.limits.max_steps {
+            if let Some(f) = self.frames.last_mut() {
+                f.ip = at + 1;
+            }
+            return Err(RtError::limit(format!("step limit of {} exceeded", self.limits.max_steps)));
+        }
+        debug_assert_eq!(budget_left, 0);
+        // Preempted: re-execute this instruction when resumed.
+        self.steps -= 1;
+        if let Some(f) = self.frames.last_mut() {
+            f.ip = at;
+        }
+        Ok(Outcome::Preempted)
+    }
+
+    #[cold]
+    fn drop_handlers(&mut self, depth: usize) {
+        while self.handlers.last().is_some_and(|h| h.frame >= depth) {
+            self.handlers.pop();
+        }
+    }
+
+    /// A fused binary operator whose operands were not two numbers: they
+    /// are on the stack now; run the plain instruction.
+    #[inline(never)]
+    fn binary_slow(&mut self, b: BinOp, base: usize, program: &Rc<Program>) -> Result<(), RtError> {
+        match b {
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem => self.arith_slow(b.op()),
+            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => self.compare_slow(b.op()),
+            BinOp::Eq | BinOp::Ne => self.exec_slow(b.op(), base, program).map(|_| ()),
+        }
+    }
+
+    #[inline(never)]
+    fn arith_slow(&mut self, op: Op) -> Result<(), RtError> {
+        let b = self.stack.pop().unwrap_or_default();
+        let a = self.stack.pop().unwrap_or_default();
+        let o = match op {
+            Op::Add => Arith::Add,
+            Op::Sub => Arith::Sub,
+            Op::Mul => Arith::Mul,
+            Op::Div => Arith::Div,
+            _ => Arith::Rem,
+        };
+        let v = arith(o, a, b, &self.program, self.limits.max_value_size)?;
+        self.stack.push(v);
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn compare_slow(&mut self, op: Op) -> Result<(), RtError> {
+        let b = self.stack.pop().unwrap_or_default();
+        let a = self.stack.pop().unwrap_or_default();
+        let c = match op {
+            Op::Lt => Cmp::Lt,
+            Op::Le => Cmp::Le,
+            Op::Gt => Cmp::Gt,
+            _ => Cmp::Ge,
+        };
+        let v = compare(c, &a, &b)?;
+        self.stack.push(v);
+        Ok(())
+    }
+
+    /// Everything not handled inline in `run`. The frame's ip is saved.
+    #[inline(never)]
+    fn exec_slow(&mut self, op: Op, base: usize, program: &Rc<Program>) -> Result<Step, RtError> {
+        macro_rules! pop {
+            () => {
+                self.stack.pop().unwrap_or_default()
+            };
+        }
+        match op {
+            Op::Dup => {
+                let v = self.stack.last().cloned().unwrap_or_default();
+                self.stack.push(v);
+            }
+            Op::Swap => {
+                let n = self.stack.len();
+                if n >= 2 {
+                    self.stack.swap(n - 1, n - 2);
+                }
+            }
+            Op::DeclCell(s) => {
+                let v = pop!();
+                self.stack[base + s as usize] = Value::Cell(Rc::new(RefCell::new(v)));
+            }
+            Op::StoreCell(s) => {
+                let v = pop!();
+                match &self.stack[base + s as usize] {
+                    Value::Cell(c) => *c.borrow_mut() = v,
+                    _ => self.stack[base + s as usize] = Value::Cell(Rc::new(RefCell::new(v))),
+                }
+            }
+            Op::StoreUpval(i) => {
+                let v = pop!();
+                let ups = self.frames.last().map(|f| &f.closure.upvalues[..]).unwrap_or(&[]);
+                match ups.get(i as usize) {
+                    Some(c) => *c.borrow_mut() = v,
+                    None => return Err(RtError::internal("bad upvalue index")),
+                }
+            }
+            Op::LoadGlobal(i) => self.stack.push(Value::Native(i)),
+            Op::AddAssignLocal(s) => {
+                let rhs = pop!();
+                self.add_assign(base + s as usize, rhs)?;
+            }
+            Op::PushAssignLocal(s) => {
+                let x = pop!();
+                let max = self.limits.max_value_size;
+                match &mut self.stack[base + s as usize] {
+                    Value::List(l) => {
+                        ops::check_len(l.len() + 1, max, "list")?;
+                        Rc::make_mut(l).push(x);
                     }
-                    Op::DefineMethod { sid, name } => {
-                        let f = pop!();
-                        self.methods.insert((sid as u32, name), f);
-                    }
-                    Op::LoadModule(m) => match self.modules.get(m as usize) {
-                        Some(ModuleState::Loaded(v)) => {
-                            let v = v.clone();
-                            self.stack.push(v);
-                        }
-                        Some(ModuleState::Loading) => throw!(RtError::new("module", "a module was used while it was still loading")),
-                        _ => {
-                            save_ip!();
-                            let Some(func) = program.modules.get(m as usize).map(|x| x.function) else {
-                                throw!(RtError::internal("bad module index"));
-                            };
-                            self.modules[m as usize] = ModuleState::Loading;
-                            let at = self.stack.len();
-                            let c = Rc::new(Closure { func, upvalues: Box::new([]) });
-                            tri!(self.push_frame(func, c, at, at, Some(m)));
-                            break;
-                        }
-                    },
-                    Op::TurnEnter | Op::TurnExit => {}
-                    Op::SelfPid => self.stack.push(Value::Pid(self.pid)),
-                    Op::Remember => {
-                        let v = pop!();
-                        let k = pop!();
-                        tri!(self.remember(k, v));
-                        self.stack.push(Value::Null);
-                    }
-                    Op::Recall => {
-                        let k = pop!();
-                        let key = tri!(memory_key(&k));
-                        let v = self.memory.get(&key).cloned().unwrap_or_default();
-                        self.stack.push(v);
-                    }
-                    Op::Suspend => {
-                        save_ip!();
-                        self.pending = Pending::Push;
-                        return Outcome::Effect(Effect::Suspend);
-                    }
-                    Op::Infer(_)
-                    | Op::Spawn { .. }
-                    | Op::SpawnEach
-                    | Op::Gather
-                    | Op::Send
-                    | Op::Receive { .. }
-                    | Op::Grant(_)
-                    | Op::Context { .. } => {
-                        save_ip!();
-                        let (name, argc) = intrinsic_shape(op, &program);
-                        let at = self.stack.len().saturating_sub(argc);
-                        let args = self.stack.split_off(at);
-                        self.pending = Pending::Push;
-                        return Outcome::Effect(Effect::Intrinsic { op: name, args });
+                    other => {
+                        let t = article(other.type_name());
+                        return Err(RtError::type_error(format!("push expects a List as its first argument, found {t}")));
                     }
                 }
             }
+            Op::SetIndexLocal(s) => {
+                let v = pop!();
+                let i = pop!();
+                ops::set_index(&mut self.stack[base + s as usize], &i, v, program)?;
+            }
+            Op::SetFieldLocal { slot, name } => {
+                let v = pop!();
+                ops::set_field(&mut self.stack[base + slot as usize], program.str_const(name), v, program)?;
+            }
+            Op::Eq | Op::Ne => {
+                let b = pop!();
+                let a = pop!();
+                let v = ops::equal(&a, &b)?;
+                self.stack.push(if op == Op::Ne { not(v) } else { v });
+            }
+            Op::Similar => {
+                let b = pop!();
+                let a = pop!();
+                let v = ops::similar(&a, &b)?;
+                self.stack.push(v);
+            }
+            Op::Neg => {
+                let a = pop!();
+                let v = match a.plain() {
+                    Value::Num(x) => Value::Num(-x).with_confidence(a.confidence()),
+                    Value::Vector(xs) => Value::Vector(Rc::new(xs.iter().map(|x| -x).collect())),
+                    other => return Err(RtError::type_error(format!("cannot negate {}", article(other.type_name())))),
+                };
+                self.stack.push(v);
+            }
+            Op::Not => {
+                let a = pop!();
+                self.stack.push(not(a));
+            }
+            Op::Confidence => {
+                let a = pop!();
+                self.stack.push(Value::Num(a.confidence()));
+            }
+            Op::AndJoin | Op::OrJoin => {
+                let b = pop!();
+                let a = pop!();
+                let c = if op == Op::AndJoin {
+                    a.confidence().min(b.confidence())
+                } else {
+                    a.confidence().max(b.confidence())
+                };
+                self.stack.push(Value::Bool(b.truthy()).with_confidence(c));
+            }
+            Op::MakeList(n) => {
+                let at = self.stack.len().saturating_sub(n as usize);
+                let items = self.stack.split_off(at);
+                self.stack.push(Value::List(Rc::new(items)));
+            }
+            Op::MakeMap(n) => {
+                let at = self.stack.len().saturating_sub(2 * n as usize);
+                let items = self.stack.split_off(at);
+                let mut m = Map::with_capacity(n as usize);
+                let mut it = items.into_iter();
+                while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                    if let Value::Str(k) = &k {
+                        m.insert(k.to_string(), v);
+                    }
+                }
+                self.stack.push(Value::Map(Rc::new(m)));
+            }
+            Op::MakeVector(n) => {
+                let at = self.stack.len().saturating_sub(n as usize);
+                let items = self.stack.split_off(at);
+                let mut xs = Vec::with_capacity(items.len());
+                for v in &items {
+                    match v.as_num() {
+                        Some(x) => xs.push(x),
+                        None => {
+                            return Err(RtError::type_error(format!(
+                                "a vector holds numbers, found {}",
+                                article(v.type_name())
+                            )))
+                        }
+                    }
+                }
+                self.stack.push(Value::Vector(Rc::new(xs)));
+            }
+            Op::MakeStruct(c) => {
+                let v = self.make_struct(c)?;
+                self.stack.push(v);
+            }
+            Op::Closure(f) => {
+                let enclosing = match self.frames.last() {
+                    Some(fr) => fr.closure.clone(),
+                    None => return Err(RtError::internal("no frame")),
+                };
+                let v = self.make_closure(f, &enclosing, base)?;
+                self.stack.push(v);
+            }
+            Op::GetIndex => {
+                let i = pop!();
+                let b = pop!();
+                let v = ops::get_index(&b, &i, program)?;
+                self.stack.push(v);
+            }
+            Op::GetField(c) => {
+                let b = pop!();
+                let v = ops::get_field(&b, program.str_const(c), program)?;
+                self.stack.push(v);
+            }
+            Op::SetIndex => {
+                let v = pop!();
+                let i = pop!();
+                let mut b = pop!();
+                ops::set_index(&mut b, &i, v, program)?;
+                self.stack.push(b);
+            }
+            Op::SetField(c) => {
+                let v = pop!();
+                let mut b = pop!();
+                ops::set_field(&mut b, program.str_const(c), v, program)?;
+                self.stack.push(b);
+            }
+            Op::ForPrepare => {
+                let v = pop!();
+                let items = iterable(v, program)?;
+                self.stack.push(items);
+            }
+            Op::CallMethod { name, argc } => {
+                self.tick_slow()?;
+                return Ok(match self.call_method(name, argc as usize)? {
+                    None => Step::Reload,
+                    Some(out) => Step::Exit(out),
+                });
+            }
+            Op::CallDynamic(argc) => {
+                self.tick_slow()?;
+                return Ok(match self.call_dynamic(argc as usize)? {
+                    None => Step::Reload,
+                    Some(out) => Step::Exit(out),
+                });
+            }
+            Op::PushHandler(t) => {
+                self.handlers.push(Handler { frame: self.frames.len() - 1, stack: self.stack.len(), target: t as usize });
+            }
+            Op::PopHandler => {
+                self.handlers.pop();
+            }
+            Op::Throw => {
+                let v = pop!();
+                return Ok(match self.throw_value(v) {
+                    Some(out) => Step::Exit(out),
+                    None => Step::Reload,
+                });
+            }
+            Op::CheckType { ty, site } => {
+                let Some(Constant::Ty(t)) = program.constants.get(ty as usize) else {
+                    return Err(RtError::internal("bad type constant"));
+                };
+                let v = self.stack.last().cloned().unwrap_or_default();
+                if !conforms(&v, t, program) {
+                    return Err(RtError::type_error(format!(
+                        "{} expects `{}`, found {}",
+                        CheckSite::from_u8(site).describe(),
+                        t.display(&program.structs),
+                        article(&describe_type(&v, program))
+                    )));
+                }
+            }
+            Op::DefineMethod { sid, name } => {
+                let f = pop!();
+                self.methods.insert((sid as u32, name), f);
+            }
+            Op::LoadModule(m) => match self.modules.get(m as usize) {
+                Some(ModuleState::Loaded(v)) => {
+                    let v = v.clone();
+                    self.stack.push(v);
+                }
+                Some(ModuleState::Loading) => {
+                    return Err(RtError::new("module", "a module was used while it was still loading"))
+                }
+                _ => {
+                    let Some(func) = program.modules.get(m as usize).map(|x| x.function) else {
+                        return Err(RtError::internal("bad module index"));
+                    };
+                    self.modules[m as usize] = ModuleState::Loading;
+                    let at = self.stack.len();
+                    let c = Rc::new(Closure { func, upvalues: Box::new([]) });
+                    self.push_frame(func, c, at, at, Some(m))?;
+                    return Ok(Step::Reload);
+                }
+            },
+            Op::TurnEnter | Op::TurnExit => {}
+            Op::SelfPid => self.stack.push(Value::Pid(self.pid)),
+            Op::Remember => {
+                let v = pop!();
+                let k = pop!();
+                self.remember(k, v)?;
+                self.stack.push(Value::Null);
+            }
+            Op::Recall => {
+                let k = pop!();
+                let key = memory_key(&k)?;
+                let v = self.memory.get(&key).cloned().unwrap_or_default();
+                self.stack.push(v);
+            }
+            Op::Suspend => {
+                self.pending = Pending::Push;
+                return Ok(Step::Exit(Outcome::Effect(Effect::Suspend)));
+            }
+            Op::Infer(_)
+            | Op::Spawn { .. }
+            | Op::SpawnEach
+            | Op::Gather
+            | Op::Send
+            | Op::Receive { .. }
+            | Op::Grant(_)
+            | Op::Context { .. } => {
+                let (name, argc) = intrinsic_shape(op, program);
+                let at = self.stack.len().saturating_sub(argc);
+                let args = self.stack.split_off(at);
+                self.pending = Pending::Push;
+                return Ok(Step::Exit(Outcome::Effect(Effect::Intrinsic { op: name, args })));
+            }
+            // Handled inline in `run`.
+            Op::Const(_)
+            | Op::Null
+            | Op::True
+            | Op::False
+            | Op::Pop
+            | Op::LoadLocal(_)
+            | Op::StoreLocal(_)
+            | Op::LoadCell(_)
+            | Op::LoadUpval(_)
+            | Op::Add
+            | Op::Sub
+            | Op::Mul
+            | Op::Div
+            | Op::Rem
+            | Op::Lt
+            | Op::Le
+            | Op::Gt
+            | Op::Ge
+            | Op::Jump(_)
+            | Op::JumpIfFalse(_)
+            | Op::AndShort(_)
+            | Op::OrShort(_)
+            | Op::ForNext { .. }
+            | Op::Call(_)
+            | Op::CallUpval { .. }
+            | Op::CallLocal { .. }
+            | Op::LocalConstOp { .. }
+            | Op::LocalLocalOp { .. }
+            | Op::Return => return Err(RtError::internal("hot instruction reached the slow path")),
         }
+        Ok(Step::Next)
+    }
+
+    /// A step for calls made outside the hot loop (method and dynamic calls).
+    fn tick_slow(&mut self) -> Result<(), RtError> {
+        self.steps += 1;
+        if self.limits.max_steps != 0 && self.steps > self.limits.max_steps {
+            return Err(RtError::limit(format!("step limit of {} exceeded", self.limits.max_steps)));
+        }
+        Ok(())
     }
 
     fn fail_internal(&mut self, msg: &str) -> Outcome {
@@ -1069,15 +1349,13 @@ fn arity_error(name: &str, expected: usize, found: usize) -> RtError {
 }
 
 /// What `for` walks: list elements, map keys, string characters, vector numbers.
-fn iterable(v: Value) -> Result<Value, RtError> {
+fn iterable(v: Value, p: &Program) -> Result<Value, RtError> {
     Ok(match v.plain() {
         Value::List(_) => v.plain().clone(),
         Value::Map(m) => Value::list(m.keys().map(|k| Value::str(k.as_str())).collect()),
         Value::Str(s) => Value::list(s.chars().map(|c| Value::str(c.to_string())).collect()),
         Value::Vector(xs) => Value::list(xs.iter().map(|x| Value::Num(*x)).collect()),
-        Value::Struct(_) | Value::Null | Value::Num(_) | Value::Bool(_) | _ => {
-            return Err(RtError::type_error(format!("cannot iterate over {}", article(v.type_name()))))
-        }
+        _ => return Err(RtError::type_error(format!("cannot iterate over {}", article(&describe_type(&v, p))))),
     })
 }
 

@@ -2,7 +2,7 @@
 //! `keys`, `values`, `str`, `num`, `type_of`, `print`, `echo`, `range`, and
 //! the compatibility names `list_push` and `list_contains`.
 
-use crate::args::{kind_name, quote_short, Args};
+use crate::args::{kind_name, limit_error, quote_short, Args};
 use crate::text::display_limited;
 use std::rc::Rc;
 use turn_vm::{Effect, Flow, NativeCx, NativeResult, RtError, Value};
@@ -52,7 +52,10 @@ pub(crate) fn keys(cx: &mut NativeCx, args: &[Value]) -> NativeResult {
     let a = Args::new("keys", cx, args);
     let out: Vec<Value> = match a.get(0) {
         Value::Map(m) => m.keys().map(|k| Value::str(k.as_str())).collect(),
-        Value::Struct(s) => struct_fields(&a, s.sid)?.into_iter().map(Value::str).collect(),
+        Value::Struct(s) => struct_fields(&a, s.sid)?
+            .into_iter()
+            .map(Value::str)
+            .collect(),
         _ => return Err(a.wrong(0, "Map or struct").into()),
     };
     Ok(Value::list(out))
@@ -171,7 +174,9 @@ pub(crate) fn range_named(name: &'static str, cx: &NativeCx, args: &[Value]) -> 
         _ => (a.num(0)?, a.num(1)?, a.num(2)?),
     };
     if !(start.is_finite() && end.is_finite() && step.is_finite()) {
-        return Err(a.invalid("the bounds and the step must be finite numbers").into());
+        return Err(a
+            .invalid("the bounds and the step must be finite numbers")
+            .into());
     }
     if step == 0.0 {
         return Err(a.invalid("the step must not be 0").into());
@@ -182,7 +187,7 @@ pub(crate) fn range_named(name: &'static str, cx: &NativeCx, args: &[Value]) -> 
     }
     let count = span.ceil().max(0.0);
     if count > a.max as f64 {
-        a.check_size(a.max.saturating_add(1))?;
+        return Err(limit_error(a.name, a.max).into());
     }
     let count = count as usize;
     let mut out = Vec::with_capacity(count);
@@ -216,7 +221,11 @@ pub(crate) fn check(cx: &mut NativeCx, args: &[Value]) -> NativeResult {
     if ok {
         return Ok(args.first().cloned().unwrap_or_default());
     }
-    let article = if expected.starts_with(['A', 'E', 'I', 'O', 'U']) { "an" } else { "a" };
+    let article = if expected.starts_with(['A', 'E', 'I', 'O', 'U']) {
+        "an"
+    } else {
+        "a"
+    };
     Err(RtError::type_error(format!(
         "{fname} expects {article} {expected} as its {} argument, found {}",
         crate::args::ordinal(position.saturating_sub(1)),

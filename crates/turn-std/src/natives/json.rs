@@ -1,6 +1,6 @@
 //! Natives behind `std/json`: `parse` and `stringify`.
 
-use crate::args::Args;
+use crate::args::{limit_error, Args};
 use crate::json::{from_json, to_json_limited};
 use crate::text::fits;
 use serde::Serialize;
@@ -27,10 +27,12 @@ pub(crate) fn stringify(cx: &mut NativeCx, args: &[Value]) -> NativeResult {
         Some(_) => a.count(1)?,
     };
     if indent > MAX_INDENT {
-        return Err(a.invalid(format!("the indent must be at most {MAX_INDENT} spaces")).into());
+        return Err(a
+            .invalid(format!("the indent must be at most {MAX_INDENT} spaces"))
+            .into());
     }
     if !fits(v, a.max) {
-        a.check_size(a.max.saturating_add(1))?;
+        return Err(limit_error(a.name, a.max).into());
     }
     let json = to_json_limited(v, a.program, a.max)?;
     let text = if indent == 0 {
@@ -40,7 +42,8 @@ pub(crate) fn stringify(cx: &mut NativeCx, args: &[Value]) -> NativeResult {
         let mut buf = Vec::new();
         let fmt = serde_json::ser::PrettyFormatter::with_indent(&pad);
         let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
-        json.serialize(&mut ser).map(|()| String::from_utf8(buf).unwrap_or_default())
+        json.serialize(&mut ser)
+            .map(|()| String::from_utf8(buf).unwrap_or_default())
     }
     .map_err(|e| RtError::internal(format!("JSON output failed: {e}")))?;
     a.check_size(text.len())?;

@@ -14,7 +14,10 @@ use turn_vm::{NativeCx, NativeResult, RtError, RtResult, Value};
 /// Refuse to compare by content a value holding an Identity.
 fn no_identity(a: &Args, v: &Value) -> RtResult<()> {
     if contains_identity(v) {
-        return Err(RtError::identity(format!("{}: an Identity cannot be compared", a.name)));
+        return Err(RtError::identity(format!(
+            "{}: an Identity cannot be compared",
+            a.name
+        )));
     }
     Ok(())
 }
@@ -83,14 +86,21 @@ pub(crate) fn concat(cx: &mut NativeCx, args: &[Value]) -> NativeResult {
 pub(crate) fn zip(cx: &mut NativeCx, args: &[Value]) -> NativeResult {
     let a = Args::new("list.zip", cx, args);
     let (xs, ys) = (a.list(0)?, a.list(1)?);
-    let pairs = xs.iter().zip(ys).map(|(x, y)| Value::list(vec![x.clone(), y.clone()]));
+    let pairs = xs
+        .iter()
+        .zip(ys)
+        .map(|(x, y)| Value::list(vec![x.clone(), y.clone()]));
     Ok(Value::list(pairs.collect()))
 }
 
 pub(crate) fn enumerate(cx: &mut NativeCx, args: &[Value]) -> NativeResult {
     let a = Args::new("list.enumerate", cx, args);
     let pairs = a.list(0)?.iter().enumerate();
-    Ok(Value::list(pairs.map(|(i, x)| Value::list(vec![Value::Num(i as f64), x.clone()])).collect()))
+    Ok(Value::list(
+        pairs
+            .map(|(i, x)| Value::list(vec![Value::Num(i as f64), x.clone()]))
+            .collect(),
+    ))
 }
 
 pub(crate) fn sum(cx: &mut NativeCx, args: &[Value]) -> NativeResult {
@@ -160,23 +170,40 @@ pub(crate) fn unique(cx: &mut NativeCx, args: &[Value]) -> NativeResult {
 }
 
 /// Compare two sort keys already known to be of the same top-level kind.
-/// Inside lists, values of different kinds are ordered by kind, so the order
-/// stays total and sorting cannot misbehave.
+/// Lists compare element by element (iteratively, so deep keys cannot
+/// overflow the stack); inside lists, values of different kinds are ordered
+/// by kind, so the order stays total and sorting cannot misbehave.
 fn compare(x: &Value, y: &Value) -> Ordering {
-    match (x.plain(), y.plain()) {
-        (Value::Num(a), Value::Num(b)) => a.total_cmp(b),
-        (Value::Str(a), Value::Str(b)) => a.cmp(b),
-        (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
-        (Value::List(a), Value::List(b)) => {
-            for (p, q) in a.iter().zip(b.iter()) {
-                let o = compare(p, q);
-                if o != Ordering::Equal {
-                    return o;
+    type Pair<'v> = (std::slice::Iter<'v, Value>, std::slice::Iter<'v, Value>);
+    let mut open: Vec<Pair> = Vec::new();
+    let mut pair = Some((x, y));
+    loop {
+        if let Some((a, b)) = pair.take() {
+            let o = match (a.plain(), b.plain()) {
+                (Value::List(p), Value::List(q)) => {
+                    open.push((p.iter(), q.iter()));
+                    Ordering::Equal
                 }
+                (Value::Num(p), Value::Num(q)) => p.total_cmp(q),
+                (Value::Str(p), Value::Str(q)) => p.cmp(q),
+                (Value::Bool(p), Value::Bool(q)) => p.cmp(q),
+                (p, q) => rank(p).cmp(&rank(q)),
+            };
+            if o != Ordering::Equal {
+                return o;
             }
-            a.len().cmp(&b.len())
         }
-        (a, b) => rank(a).cmp(&rank(b)),
+        let Some((p, q)) = open.last_mut() else {
+            return Ordering::Equal;
+        };
+        match (p.next(), q.next()) {
+            (Some(a), Some(b)) => pair = Some((a, b)),
+            (None, None) => {
+                open.pop();
+            }
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+        }
     }
 }
 
@@ -193,7 +220,9 @@ fn rank(v: &Value) -> u8 {
 
 /// Check that all keys are numbers, all strings, or all lists.
 fn check_keys(a: &Args, keys: &[Value], what: &str) -> RtResult<()> {
-    let Some(first) = keys.first() else { return Ok(()) };
+    let Some(first) = keys.first() else {
+        return Ok(());
+    };
     let kind = first.plain();
     if !matches!(kind, Value::Num(_) | Value::Str(_) | Value::List(_)) {
         return Err(RtError::type_error(format!(
@@ -239,5 +268,7 @@ pub(crate) fn sort_by_keys(cx: &mut NativeCx, args: &[Value]) -> NativeResult {
     check_keys(&a, keys, "keys")?;
     let mut order: Vec<usize> = (0..xs.len()).collect();
     order.sort_by(|&i, &j| compare(&keys[i], &keys[j]));
-    Ok(Value::list(order.into_iter().map(|i| xs[i].clone()).collect()))
+    Ok(Value::list(
+        order.into_iter().map(|i| xs[i].clone()).collect(),
+    ))
 }

@@ -56,7 +56,11 @@ pub(crate) fn sqrt(cx: &mut NativeCx, args: &[Value]) -> NativeResult {
     let a = Args::new("math.sqrt", cx, args);
     let x = a.num(0)?;
     if x < 0.0 {
-        return Err(RtError::arithmetic(format!("sqrt of a negative number ({})", num_to_string(x))).into());
+        return Err(RtError::arithmetic(format!(
+            "sqrt of a negative number ({})",
+            num_to_string(x)
+        ))
+        .into());
     }
     Ok(Value::Num(x.sqrt()))
 }
@@ -105,18 +109,24 @@ pub(crate) fn clamp(cx: &mut NativeCx, args: &[Value]) -> NativeResult {
     let a = Args::new("math.clamp", cx, args);
     let (x, lo, hi) = (a.num(0)?, a.num(1)?, a.num(2)?);
     if lo.is_nan() || hi.is_nan() || lo > hi {
-        return Err(a.invalid(format!(
-            "the lower bound {} is above the upper bound {}",
-            num_to_string(lo),
-            num_to_string(hi)
-        ))
-        .into());
+        return Err(a
+            .invalid(format!(
+                "the lower bound {} is above the upper bound {}",
+                num_to_string(lo),
+                num_to_string(hi)
+            ))
+            .into());
     }
     Ok(Value::Num(if x.is_nan() { x } else { x.max(lo).min(hi) }))
 }
 
 /// `min`/`max` over either the arguments or one list argument. NaN wins.
-fn extreme(name: &'static str, cx: &NativeCx, args: &[Value], pick_first: fn(f64, f64) -> bool) -> NativeResult {
+fn extreme(
+    name: &'static str,
+    cx: &NativeCx,
+    args: &[Value],
+    pick_first: fn(f64, f64) -> bool,
+) -> NativeResult {
     let a = Args::new(name, cx, args);
     let (items, from_list): (&[Value], bool) = match a.get(0) {
         Value::List(l) if a.len() == 1 => (l, true),

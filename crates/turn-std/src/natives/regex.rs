@@ -70,19 +70,27 @@ pub(crate) fn find_all(cx: &mut NativeCx, args: &[Value]) -> NativeResult {
 }
 
 /// Every match replaced; `$1`, `${name}` and `$$` in the replacement follow
-/// the regex crate.
+/// the regex crate. The size check uses a bound of each expansion (every `$`
+/// standing for the whole match), so a replacement with many `$` on long
+/// matches may be refused slightly before the result reaches the limit.
 pub(crate) fn replace(cx: &mut NativeCx, args: &[Value]) -> NativeResult {
     let a = Args::new("regex.replace", cx, args);
     let (re, text) = pattern_and_text(&a)?;
     let replacement = a.str(2)?;
     let mut out = String::new();
     let mut last = 0;
+    // Each `$` in the replacement expands to at most the whole match, which
+    // bounds an expansion before it is made.
+    let refs = replacement.matches('$').count();
     for caps in re.captures_iter(text) {
         let Some(m) = caps.get(0) else { continue };
         out.push_str(text.get(last..m.start()).unwrap_or_default());
+        let bound = refs
+            .saturating_mul(m.len())
+            .saturating_add(replacement.len());
+        a.check_size(out.len().saturating_add(bound))?;
         caps.expand(replacement, &mut out);
         last = m.end();
-        a.check_size(out.len())?;
     }
     out.push_str(text.get(last..).unwrap_or_default());
     a.check_size(out.len())?;

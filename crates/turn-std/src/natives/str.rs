@@ -43,7 +43,12 @@ pub(crate) fn join(cx: &mut NativeCx, args: &[Value]) -> NativeResult {
     Ok(Value::str(out))
 }
 
-fn map_str(name: &'static str, cx: &NativeCx, args: &[Value], f: fn(&str) -> String) -> NativeResult {
+fn map_str(
+    name: &'static str,
+    cx: &NativeCx,
+    args: &[Value],
+    f: fn(&str) -> String,
+) -> NativeResult {
     let a = Args::new(name, cx, args);
     let out = f(a.str(0)?);
     a.check_size(out.len())?;
@@ -66,7 +71,12 @@ pub(crate) fn lower(cx: &mut NativeCx, args: &[Value]) -> NativeResult {
     map_str("str.lower", cx, args, str::to_lowercase)
 }
 
-fn test_str(name: &'static str, cx: &NativeCx, args: &[Value], f: fn(&str, &str) -> bool) -> NativeResult {
+fn test_str(
+    name: &'static str,
+    cx: &NativeCx,
+    args: &[Value],
+    f: fn(&str, &str) -> bool,
+) -> NativeResult {
     let a = Args::new(name, cx, args);
     Ok(Value::Bool(f(a.str(0)?, a.str(1)?)))
 }
@@ -85,7 +95,11 @@ pub(crate) fn replace(cx: &mut NativeCx, args: &[Value]) -> NativeResult {
     let a = Args::new("str.replace", cx, args);
     let (s, from, to) = (a.str(0)?, a.str(1)?, a.str(2)?);
     // An empty pattern matches before every character and at the end.
-    let hits = if from.is_empty() { s.chars().count() + 1 } else { s.matches(from).count() };
+    let hits = if from.is_empty() {
+        s.chars().count() + 1
+    } else {
+        s.matches(from).count()
+    };
     let size = hits
         .saturating_mul(to.len())
         .saturating_add(s.len())
@@ -141,11 +155,15 @@ fn pad(name: &'static str, cx: &NativeCx, args: &[Value], at_start: bool) -> Nat
         return Ok(Value::Str(Rc::clone(s)));
     }
     let missing = width - have;
-    let fill_bytes = fill.chars().cycle().take(missing.min(a.max.saturating_add(1)));
+    // At least one byte per missing character: check before building.
     a.check_size(s.len().saturating_add(missing))?;
-    let padding: String = fill_bytes.collect();
+    let padding: String = fill.chars().cycle().take(missing).collect();
     a.check_size(s.len().saturating_add(padding.len()))?;
-    let out = if at_start { padding + s } else { format!("{s}{padding}") };
+    let out = if at_start {
+        padding + s
+    } else {
+        format!("{s}{padding}")
+    };
     Ok(Value::str(out))
 }
 
@@ -181,7 +199,11 @@ pub(crate) fn format(cx: &mut NativeCx, args: &[Value]) -> NativeResult {
                 chars.next();
                 out.push('}');
             }
-            '}' => return Err(a.invalid("unmatched '}' in the template (write '}}' for a brace)").into()),
+            '}' => {
+                return Err(a
+                    .invalid("unmatched '}' in the template (write '}}' for a brace)")
+                    .into())
+            }
             '{' => {
                 let mut key = String::new();
                 loop {
@@ -189,7 +211,9 @@ pub(crate) fn format(cx: &mut NativeCx, args: &[Value]) -> NativeResult {
                         Some((_, '}')) => break,
                         Some((_, d)) => key.push(d),
                         None => {
-                            return Err(a.invalid("unclosed '{' in the template (write '{{' for a brace)").into())
+                            return Err(a
+                                .invalid("unclosed '{' in the template (write '{{' for a brace)")
+                                .into())
                         }
                     }
                 }
@@ -203,13 +227,21 @@ pub(crate) fn format(cx: &mut NativeCx, args: &[Value]) -> NativeResult {
     Ok(Value::str(out))
 }
 
-fn placeholder<'v>(a: &Args<'v>, fills: &'v [Value], key: &str, next: &mut usize) -> RtResult<&'v Value> {
+fn placeholder<'v>(
+    a: &Args<'v>,
+    fills: &'v [Value],
+    key: &str,
+    next: &mut usize,
+) -> RtResult<&'v Value> {
     if key.is_empty() {
         let i = *next;
         *next += 1;
-        return fills
-            .get(i)
-            .ok_or_else(|| a.invalid(format!("the template needs argument {i}, but only {} given", fills.len())));
+        return fills.get(i).ok_or_else(|| {
+            a.invalid(format!(
+                "the template needs argument {i}, but only {} given",
+                fills.len()
+            ))
+        });
     }
     if key.bytes().all(|b| b.is_ascii_digit()) {
         let i: usize = key.parse().unwrap_or(usize::MAX);

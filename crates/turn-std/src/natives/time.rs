@@ -14,7 +14,9 @@ pub(crate) fn sleep(cx: &mut NativeCx, args: &[Value]) -> NativeResult {
     let a = Args::new("time.sleep", cx, args);
     let seconds = a.num(0)?;
     if !seconds.is_finite() || seconds < 0.0 {
-        return Err(a.invalid("the number of seconds must be finite and not negative").into());
+        return Err(a
+            .invalid("the number of seconds must be finite and not negative")
+            .into());
     }
     Err(Flow::Effect(Effect::Sleep { seconds }))
 }

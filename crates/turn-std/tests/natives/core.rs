@@ -13,7 +13,12 @@ fn len_counts_characters_elements_and_fields() {
     check("len", &[Value::Vector(Rc::new(vec![0.1, 0.2]))], "2");
     check("len", &[point(1.0, 2.0)], "2");
     check("len", &[uncertain(s("abc"), 0.5)], "3");
-    fails("len", &[n(3.0)], "type", "len expects a Str, List, Map, Vec or struct as its first argument, found Num");
+    fails(
+        "len",
+        &[n(3.0)],
+        "type",
+        "len expects a Str, List, Map, Vec or struct as its first argument, found Num",
+    );
     fails("len", &[Value::Null], "type", "found Null");
 }
 
@@ -24,8 +29,18 @@ fn push_builds_a_new_list() {
     assert_eq!(show(&xs), "[1, 2]", "the original is unchanged");
     check("push", &[l(vec![]), s("a")], "[\"a\"]");
     check("list_push", &[nums(&[1.0]), n(2.0)], "[1, 2]");
-    fails("push", &[s("ab"), n(1.0)], "type", "push expects a List as its first argument, found Str");
-    fails("list_push", &[n(1.0), n(1.0)], "type", "list_push expects a List");
+    fails(
+        "push",
+        &[s("ab"), n(1.0)],
+        "type",
+        "push expects a List as its first argument, found Str",
+    );
+    fails(
+        "list_push",
+        &[n(1.0), n(1.0)],
+        "type",
+        "list_push expects a List",
+    );
 }
 
 #[test]
@@ -43,7 +58,12 @@ fn keys_and_values_of_maps_and_structs_keep_order() {
     check("keys", &[point(1.0, 2.0)], "[\"x\", \"y\"]");
     check("values", &[point(1.0, 2.0)], "[1, 2]");
     check("keys", &[m(&[])], "[]");
-    fails("keys", &[nums(&[1.0])], "type", "keys expects a Map or struct as its first argument, found List");
+    fails(
+        "keys",
+        &[nums(&[1.0])],
+        "type",
+        "keys expects a Map or struct as its first argument, found List",
+    );
     fails("values", &[s("x")], "type", "found Str");
 }
 
@@ -58,8 +78,18 @@ fn str_is_the_display_form() {
     check("str", &[l(vec![s("a"), n(1.0)])], "[\"a\", 1]");
     check("str", &[point(1.0, 2.0)], "Point { x: 1, y: 2 }");
     check("str", &[uncertain(n(4.0), 0.3)], "4");
-    fails("str", &[Value::Identity(7)], "identity", "cannot be converted");
-    fails("str", &[l(vec![Value::Identity(7)])], "identity", "cannot be converted");
+    fails(
+        "str",
+        &[Value::Identity(7)],
+        "identity",
+        "cannot be converted",
+    );
+    fails(
+        "str",
+        &[l(vec![Value::Identity(7)])],
+        "identity",
+        "cannot be converted",
+    );
 }
 
 #[test]
@@ -88,11 +118,24 @@ fn num_converts_strings_bools_and_numbers() {
     check("num", &[Value::Bool(true)], "1");
     check("num", &[Value::Bool(false)], "0");
     check("num", &[uncertain(s("3"), 0.9)], "3");
-    for bad in ["abc", "", " ", "1.2.3", "1_", "_1", "1__0", "inf", "NaN", "infinity", "0x10", "1e", "1.", ".5", "--1", "1e999", "1 2"] {
+    for bad in [
+        "abc", "", " ", "1.2.3", "1_", "_1", "1__0", "inf", "NaN", "infinity", "0x10", "1e", "1.",
+        ".5", "--1", "1e999", "1 2",
+    ] {
         fails("num", &[s(bad)], "value", "cannot convert");
     }
-    fails("num", &[s("abc")], "value", "cannot convert \"abc\" to a number");
-    fails("num", &[Value::Null], "type", "num expects a Num, Str or Bool as its first argument, found Null");
+    fails(
+        "num",
+        &[s("abc")],
+        "value",
+        "cannot convert \"abc\" to a number",
+    );
+    fails(
+        "num",
+        &[Value::Null],
+        "type",
+        "num expects a Num, Str or Bool as its first argument, found Null",
+    );
     fails("num", &[nums(&[1.0])], "type", "found List");
 }
 
@@ -138,8 +181,18 @@ fn print_and_echo_ask_for_output() {
         Effect::Print { text } => assert_eq!(text, "{\"a\": \"b\"}"),
         e => panic!("{e:?}"),
     }
-    fails("echo", &[Value::Identity(1)], "identity", "cannot be converted");
-    fails("print", &[s("token:"), Value::Identity(1)], "identity", "cannot be converted");
+    fails(
+        "echo",
+        &[Value::Identity(1)],
+        "identity",
+        "cannot be converted",
+    );
+    fails(
+        "print",
+        &[s("token:"), Value::Identity(1)],
+        "identity",
+        "cannot be converted",
+    );
 }
 
 #[test]
@@ -160,15 +213,34 @@ fn range_forms() {
 
 #[test]
 fn range_errors_and_limits() {
-    fails("range", &[n(0.0), n(5.0), n(0.0)], "value", "step must not be 0");
+    fails(
+        "range",
+        &[n(0.0), n(5.0), n(0.0)],
+        "value",
+        "step must not be 0",
+    );
     fails("range", &[n(f64::NAN)], "value", "finite");
     fails("range", &[n(f64::INFINITY)], "value", "finite");
     fails("range", &[n(1e12)], "limit", "size limit");
-    fails("range", &[n(-1e308), n(1e308), n(1e-300)], "value", "too many");
-    fails("range", &[s("3")], "type", "range expects a Num as its first argument, found Str");
+    fails(
+        "range",
+        &[n(-1e308), n(1e308), n(1e-300)],
+        "value",
+        "too many",
+    );
+    fails(
+        "range",
+        &[s("3")],
+        "type",
+        "range expects a Num as its first argument, found Str",
+    );
     fails("range", &[n(0.0), n(3.0), s("1")], "type", "third argument");
     assert_eq!(err_with(3, "range", &[n(4.0)]).kind, "limit");
-    check("range", &[n(MAX as f64)], &show(&ok("range", &[n(0.0), n(MAX as f64)])));
+    check(
+        "range",
+        &[n(MAX as f64)],
+        &show(&ok("range", &[n(0.0), n(MAX as f64)])),
+    );
 }
 
 #[test]
@@ -178,20 +250,45 @@ fn list_contains_uses_deep_equality() {
     check("list_contains", &[xs.clone(), m(&[("k", n(1.0))])], "true");
     check("list_contains", &[xs.clone(), s("b")], "false");
     check("list_contains", &[xs, uncertain(s("a"), 0.2)], "true");
-    fails("list_contains", &[s("abc"), s("a")], "type", "list_contains expects a List");
-    fails("list_contains", &[l(vec![Value::Identity(1)]), Value::Identity(1)], "identity", "cannot be compared");
+    fails(
+        "list_contains",
+        &[s("abc"), s("a")],
+        "type",
+        "list_contains expects a List",
+    );
+    fails(
+        "list_contains",
+        &[l(vec![Value::Identity(1)]), Value::Identity(1)],
+        "identity",
+        "cannot be compared",
+    );
 }
 
 #[test]
 fn sys_check_reports_like_a_native() {
     let xs = nums(&[1.0]);
-    assert!(same(&ok("__sys_check", &[xs.clone(), s("List"), s("list.map"), n(1.0)]), &xs));
-    check("__sys_check", &[Value::Native(2), s("Fn"), s("list.map"), n(2.0)], "<builtin ?>");
+    assert!(same(
+        &ok(
+            "__sys_check",
+            &[xs.clone(), s("List"), s("list.map"), n(1.0)]
+        ),
+        &xs
+    ));
+    check(
+        "__sys_check",
+        &[Value::Native(2), s("Fn"), s("list.map"), n(2.0)],
+        "<builtin ?>",
+    );
     fails(
         "__sys_check",
         &[n(3.0), s("Fn"), s("list.map"), n(2.0)],
         "type",
         "list.map expects a Fn as its second argument, found Num",
     );
-    fails("__sys_check", &[point(1.0, 1.0), s("List"), s("list.filter"), n(1.0)], "type", "found Point");
+    fails(
+        "__sys_check",
+        &[point(1.0, 1.0), s("List"), s("list.filter"), n(1.0)],
+        "type",
+        "found Point",
+    );
 }

@@ -23,10 +23,20 @@ fn integers_print_without_a_fraction() {
 
 #[test]
 fn objects_keep_their_order() {
-    let v = m(&[("z", n(1.0)), ("a", l(vec![Value::Null, Value::Bool(true)])), ("m", s("x\"y"))]);
+    let v = m(&[
+        ("z", n(1.0)),
+        ("a", l(vec![Value::Null, Value::Bool(true)])),
+        ("m", s("x\"y")),
+    ]);
     assert_eq!(stringify(v), r#"{"z":1,"a":[null,true],"m":"x\"y"}"#);
-    let parsed = ok("__sys_json_parse", &[s(r#"{"b": 1, "a": {"y": [1.5, "s", null], "x": false}}"#)]);
-    assert_eq!(show(&parsed), r#"{"b": 1, "a": {"y": [1.5, "s", null], "x": false}}"#);
+    let parsed = ok(
+        "__sys_json_parse",
+        &[s(r#"{"b": 1, "a": {"y": [1.5, "s", null], "x": false}}"#)],
+    );
+    assert_eq!(
+        show(&parsed),
+        r#"{"b": 1, "a": {"y": [1.5, "s", null], "x": false}}"#
+    );
 }
 
 #[test]
@@ -51,11 +61,32 @@ fn pretty_printing() {
     assert_eq!(text, "{\n  \"a\": [\n    1,\n    2\n  ]\n}");
     let text = show(&ok("__sys_json_stringify", &[v.clone(), n(4.0)]));
     assert!(text.contains("\n    \"a\""), "{text}");
-    assert_eq!(show(&ok("__sys_json_stringify", &[v.clone(), n(0.0)])), r#"{"a":[1,2]}"#);
-    assert_eq!(show(&ok("__sys_json_stringify", &[v.clone(), Value::Null])), r#"{"a":[1,2]}"#);
-    fails("__sys_json_stringify", &[v.clone(), n(-1.0)], "value", "not be negative");
-    fails("__sys_json_stringify", &[v.clone(), n(1000.0)], "value", "at most 16");
-    fails("__sys_json_stringify", &[v, s("  ")], "type", "json.stringify expects a Num as its second argument, found Str");
+    assert_eq!(
+        show(&ok("__sys_json_stringify", &[v.clone(), n(0.0)])),
+        r#"{"a":[1,2]}"#
+    );
+    assert_eq!(
+        show(&ok("__sys_json_stringify", &[v.clone(), Value::Null])),
+        r#"{"a":[1,2]}"#
+    );
+    fails(
+        "__sys_json_stringify",
+        &[v.clone(), n(-1.0)],
+        "value",
+        "not be negative",
+    );
+    fails(
+        "__sys_json_stringify",
+        &[v.clone(), n(1000.0)],
+        "value",
+        "at most 16",
+    );
+    fails(
+        "__sys_json_stringify",
+        &[v, s("  ")],
+        "type",
+        "json.stringify expects a Num as its second argument, found Str",
+    );
 }
 
 #[test]
@@ -72,21 +103,52 @@ fn structs_vectors_uncertain_and_errors() {
         trace: vec![],
         data: Value::Null,
     }));
-    assert_eq!(stringify(e), r#"{"kind":"value","message":"bad","line":3,"col":7}"#);
+    assert_eq!(
+        stringify(e),
+        r#"{"kind":"value","message":"bad","line":3,"col":7}"#
+    );
 }
 
 #[test]
 fn unrepresentable_values_are_refused() {
-    fails("__sys_json_stringify", &[n(f64::NAN)], "json", "NaN cannot be converted to JSON");
-    fails("__sys_json_stringify", &[nums(&[f64::INFINITY])], "json", "infinite");
-    fails("__sys_json_stringify", &[Value::Vector(Rc::new(vec![f64::NAN]))], "json", "NaN");
-    fails("__sys_json_stringify", &[Value::Native(0)], "json", "a function cannot be converted to JSON");
-    fails("__sys_json_stringify", &[m(&[("pid", Value::Pid(4))])], "json", "Pid cannot be converted");
+    fails(
+        "__sys_json_stringify",
+        &[n(f64::NAN)],
+        "json",
+        "NaN cannot be converted to JSON",
+    );
+    fails(
+        "__sys_json_stringify",
+        &[nums(&[f64::INFINITY])],
+        "json",
+        "infinite",
+    );
+    fails(
+        "__sys_json_stringify",
+        &[Value::Vector(Rc::new(vec![f64::NAN]))],
+        "json",
+        "NaN",
+    );
+    fails(
+        "__sys_json_stringify",
+        &[Value::Native(0)],
+        "json",
+        "a function cannot be converted to JSON",
+    );
+    fails(
+        "__sys_json_stringify",
+        &[m(&[("pid", Value::Pid(4))])],
+        "json",
+        "Pid cannot be converted",
+    );
 }
 
 #[test]
 fn identities_are_refused_without_revealing_anything() {
-    let e = err("__sys_json_stringify", &[m(&[("token", Value::Identity(12345))])]);
+    let e = err(
+        "__sys_json_stringify",
+        &[m(&[("token", Value::Identity(12345))])],
+    );
     assert_eq!(e.kind, "identity");
     assert!(!e.message.contains("12345"), "{}", e.message);
     assert!(!e.message.contains("token"), "{}", e.message);
@@ -106,12 +168,20 @@ fn nesting_and_size_limits() {
     for _ in 0..40 {
         shared = l(vec![shared.clone(), shared]);
     }
-    fails("__sys_json_stringify", &[shared.clone()], "limit", "size limit");
+    fails(
+        "__sys_json_stringify",
+        &[shared.clone()],
+        "limit",
+        "size limit",
+    );
     match to_json(&shared, &program()) {
         Err(e) => assert_eq!(e.kind, "limit"),
         Ok(_) => panic!("a 2^40-node value was converted"),
     }
-    assert_eq!(err_with(5, "__sys_json_stringify", &[s("abcdefgh")]).kind, "limit");
+    assert_eq!(
+        err_with(5, "__sys_json_stringify", &[s("abcdefgh")]).kind,
+        "limit"
+    );
 }
 
 #[test]
@@ -122,7 +192,12 @@ fn parse_errors_carry_line_and_column() {
     fails("__sys_json_parse", &[s("")], "json", "invalid JSON");
     fails("__sys_json_parse", &[s("[1, 2")], "json", "invalid JSON");
     fails("__sys_json_parse", &[s("{} extra")], "json", "trailing");
-    fails("__sys_json_parse", &[n(1.0)], "type", "json.parse expects a Str as its first argument, found Num");
+    fails(
+        "__sys_json_parse",
+        &[n(1.0)],
+        "type",
+        "json.parse expects a Str as its first argument, found Num",
+    );
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     fails("__sys_json_parse", &[s(&deep)], "json", "recursion limit");
 }
@@ -131,7 +206,10 @@ fn parse_errors_carry_line_and_column() {
 fn from_json_keeps_order_and_uses_doubles() {
     let v = from_json(&json!({"b": 1, "a": [2, 3.5, u64::MAX], "c": null}));
     // u64::MAX is not a double: it rounds to 2^64.
-    assert_eq!(show(&v), r#"{"b": 1, "a": [2, 3.5, 18446744073709551616], "c": null}"#);
+    assert_eq!(
+        show(&v),
+        r#"{"b": 1, "a": [2, 3.5, 18446744073709551616], "c": null}"#
+    );
     let back = to_json(&v, &program()).map_err(|e| e.message);
     assert_eq!(back.map(|j| j["b"].to_string()), Ok("1".to_string()));
 }

@@ -48,7 +48,10 @@ pub fn call_with(max: usize, name: &str, args: &[Value]) -> NativeResult {
         def.arity
     );
     let p = program();
-    let mut cx = NativeCx { program: &p, max_value_size: max };
+    let mut cx = NativeCx {
+        program: &p,
+        max_value_size: max,
+    };
     (def.func)(&mut cx, args)
 }
 
@@ -82,7 +85,11 @@ pub fn err(name: &str, args: &[Value]) -> RtError {
 pub fn fails(name: &str, args: &[Value], kind: &str, needle: &str) {
     let e = err(name, args);
     assert_eq!(e.kind, kind, "{name}: wrong kind for {:?}", e.message);
-    assert!(e.message.contains(needle), "{name}: {:?} does not contain {needle:?}", e.message);
+    assert!(
+        e.message.contains(needle),
+        "{name}: {:?} does not contain {needle:?}",
+        e.message
+    );
 }
 
 /// The effect a call must ask for.
@@ -127,10 +134,17 @@ pub fn m(pairs: &[(&str, Value)]) -> Value {
     Value::map(map)
 }
 pub fn point(x: f64, y: f64) -> Value {
-    Value::Struct(Rc::new(StructValue { sid: 0, fields: vec![n(x), n(y)].into() }))
+    Value::Struct(Rc::new(StructValue {
+        sid: 0,
+        fields: vec![n(x), n(y)].into(),
+    }))
 }
 pub fn uncertain(v: Value, confidence: f64) -> Value {
-    Value::Uncertain(Rc::new(Uncertain { value: v, confidence, fields: None }))
+    Value::Uncertain(Rc::new(Uncertain {
+        value: v,
+        confidence,
+        fields: None,
+    }))
 }
 pub fn same(a: &Value, b: &Value) -> bool {
     values_equal(a, b)
@@ -154,9 +168,22 @@ fn arities_are_sane() {
 #[test]
 fn friendly_builtins_exist() {
     for name in [
-        "len", "push", "keys", "values", "str", "num", "type_of", "print", "echo", "range",
-        "list_push", "list_contains",
+        "len",
+        "push",
+        "keys",
+        "values",
+        "str",
+        "num",
+        "type_of",
+        "print",
+        "echo",
+        "range",
+        "list_push",
+        "list_contains",
     ] {
-        assert!(turn_std::natives().iter().any(|d| d.name == name), "missing builtin {name}");
+        assert!(
+            turn_std::natives().iter().any(|d| d.name == name),
+            "missing builtin {name}"
+        );
     }
 }

@@ -6,7 +6,9 @@ use turn_std::{natives, std_module, STD_ALIASES, STD_MODULES};
 
 /// The keys of the map in the module's final `return { … };`.
 fn exports(src: &str) -> Vec<String> {
-    let start = src.rfind("return {").expect("a module ends with `return { … };`");
+    let start = src
+        .rfind("return {")
+        .expect("a module ends with `return { … };`");
     let body = &src[start..];
     let mut out = Vec::new();
     for line in body.lines() {
@@ -22,7 +24,10 @@ fn exports(src: &str) -> Vec<String> {
 
 /// Source without `//` comments.
 fn code(src: &str) -> String {
-    src.lines().map(|l| l.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n")
+    src.lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn identifiers(src: &str) -> Vec<String> {
@@ -44,7 +49,14 @@ fn identifiers(src: &str) -> Vec<String> {
 
 #[test]
 fn every_module_is_listed() {
-    for path in ["std/json", "std/math", "std/str", "std/list", "std/regex", "std/time"] {
+    for path in [
+        "std/json",
+        "std/math",
+        "std/str",
+        "std/list",
+        "std/regex",
+        "std/time",
+    ] {
         assert!(std_module(path).is_some(), "{path} is missing");
     }
     assert_eq!(STD_MODULES.len(), 6);
@@ -57,7 +69,10 @@ fn sys_names_exist_as_natives() {
     for (path, src) in STD_MODULES {
         for id in identifiers(src) {
             if id.starts_with("__sys_") {
-                assert!(natives().iter().any(|d| d.name == id), "{path} uses unknown native {id}");
+                assert!(
+                    natives().iter().any(|d| d.name == id),
+                    "{path} uses unknown native {id}"
+                );
             }
         }
     }
@@ -86,14 +101,20 @@ fn brackets_balance() {
         }
         assert!(stack.is_empty(), "{path}: unclosed {stack:?}");
         assert!(!in_str, "{path}: unclosed string");
-        assert!(code(src).trim_end().ends_with("};"), "{path} must end with `return {{ … }};`");
+        assert!(
+            code(src).trim_end().ends_with("};"),
+            "{path} must end with `return {{ … }};`"
+        );
     }
 }
 
 fn assert_exports(path: &str, expected: &[&str]) {
     let got = exports(std_module(path).unwrap_or_default());
     for name in expected {
-        assert!(got.iter().any(|g| g == name), "{path} does not export {name}");
+        assert!(
+            got.iter().any(|g| g == name),
+            "{path} does not export {name}"
+        );
     }
 }
 
@@ -103,27 +124,65 @@ fn modules_export_the_documented_functions() {
     assert_exports(
         "std/math",
         &[
-            "abs", "min", "max", "floor", "ceil", "round", "sqrt", "pow", "log", "exp", "sin", "cos",
-            "tan", "trunc", "sign", "clamp", "pi", "e", "random",
+            "abs", "min", "max", "floor", "ceil", "round", "sqrt", "pow", "log", "exp", "sin",
+            "cos", "tan", "trunc", "sign", "clamp", "pi", "e", "random",
         ],
     );
     assert_exports(
         "std/str",
         &[
-            "split", "join", "trim", "trim_start", "trim_end", "upper", "lower", "contains",
-            "starts_with", "ends_with", "replace", "slice", "format", "chars", "index_of", "repeat",
-            "pad_start", "pad_end", "len",
+            "split",
+            "join",
+            "trim",
+            "trim_start",
+            "trim_end",
+            "upper",
+            "lower",
+            "contains",
+            "starts_with",
+            "ends_with",
+            "replace",
+            "slice",
+            "format",
+            "chars",
+            "index_of",
+            "repeat",
+            "pad_start",
+            "pad_end",
+            "len",
         ],
     );
     assert_exports(
         "std/list",
         &[
-            "map", "filter", "reduce", "sort", "sort_by", "range", "zip", "contains", "slice",
-            "reverse", "find", "any", "all", "sum", "flatten", "enumerate", "index_of", "first",
-            "last", "unique", "concat", "len",
+            "map",
+            "filter",
+            "reduce",
+            "sort",
+            "sort_by",
+            "range",
+            "zip",
+            "contains",
+            "slice",
+            "reverse",
+            "find",
+            "any",
+            "all",
+            "sum",
+            "flatten",
+            "enumerate",
+            "index_of",
+            "first",
+            "last",
+            "unique",
+            "concat",
+            "len",
         ],
     );
-    assert_exports("std/regex", &["matches", "find_all", "replace", "captures", "split"]);
+    assert_exports(
+        "std/regex",
+        &["matches", "find_all", "replace", "captures", "split"],
+    );
     assert_exports("std/time", &["now", "sleep"]);
 }
 
@@ -131,8 +190,14 @@ fn modules_export_the_documented_functions() {
 fn aliases_point_at_exports() {
     for (builtin, path, export) in STD_ALIASES {
         let src = std_module(path).unwrap_or_else(|| panic!("{builtin}: no module {path}"));
-        assert!(exports(src).iter().any(|e| e == export), "{path} does not export {export}");
-        assert!(!natives().iter().any(|d| d.name == *builtin), "{builtin} is also a native");
+        assert!(
+            exports(src).iter().any(|e| e == export),
+            "{path} does not export {export}"
+        );
+        assert!(
+            !natives().iter().any(|d| d.name == *builtin),
+            "{builtin} is also a native"
+        );
     }
 }
 
@@ -140,8 +205,8 @@ fn aliases_point_at_exports() {
 #[test]
 fn modules_use_only_known_names() {
     const KEYWORDS: &[&str] = &[
-        "let", "turn", "return", "if", "else", "for", "in", "while", "null", "true", "false", "and",
-        "or", "break", "continue",
+        "let", "turn", "return", "if", "else", "for", "in", "while", "null", "true", "false",
+        "and", "or", "break", "continue",
     ];
     for (path, src) in STD_MODULES {
         let ids = identifiers(src);
@@ -161,7 +226,8 @@ fn modules_use_only_known_names() {
             if !known {
                 // A parameter: `turn(a, b)` binds names inside the parentheses.
                 bound.push(id.clone());
-                let in_params = src.contains(&format!("turn({id}")) || src.contains(&format!(", {id})"))
+                let in_params = src.contains(&format!("turn({id}"))
+                    || src.contains(&format!(", {id})"))
                     || src.contains(&format!(", {id},"));
                 assert!(in_params, "{path}: {id} is used but never bound");
             }

@@ -11,11 +11,7 @@
 //!            | NAME | NAME "{" struct_fields "}"        (not in no-struct contexts)
 //!            | "(" expr ")" | "[" exprs "]" | "vec" "[" exprs "]" | "{" map_entries "}"
 //!            | "turn" ("(" params ")" ("->" type)?)? block
-//!            | if | "infer" type block | "receive" ("timeout" unary)?
-//!            | "grant" "identity" "::" NAME "(" expr ")"
-//!            | "use" STR | "use" "schema" "::" NAME "(" STR ")"
-//!            | "context" "." NAME "(" args ")"
-//!            | ("remember" | "recall" | "call" | "spawn_each") "(" args ")"
+//!            | if | infer | receive | grant | use | context | intrinsic   (see `forms`)
 //! if         = "if" expr_no_struct block ("else" (if | block))?
 //! ```
 //!
@@ -24,8 +20,8 @@
 //! a loop, not by recursion, so long `- - - x` chains cost no stack.
 
 use crate::ast::{
-    BinaryOp, Block, Expr, ExprKind, FieldInit, FnExpr, Ident, Intrinsic, MapEntry, Param, SpawnKind,
-    UnaryOp, UseTarget,
+    BinaryOp, Block, Expr, ExprKind, FieldInit, FnExpr, Ident, MapEntry, Param, SpawnKind,
+    TypeExpr, UnaryOp,
 };
 use crate::diagnostic::Diagnostic;
 use crate::lexer;
@@ -61,6 +57,19 @@ fn binary_op(kind: TokenKind) -> Option<(BinaryOp, u8)> {
         Star => (BinaryOp::Mul, 6),
         Slash => (BinaryOp::Div, 6),
         Percent => (BinaryOp::Rem, 6),
+        _ => return None,
+    })
+}
+
+/// The prefix operator a token stands for (`send` is parsed on its own).
+fn prefix_op(kind: TokenKind) -> Option<Prefix> {
+    Some(match kind {
+        TokenKind::Minus => Prefix::Unary(UnaryOp::Neg),
+        TokenKind::Bang => Prefix::Unary(UnaryOp::Not),
+        TokenKind::Confidence => Prefix::Unary(UnaryOp::Confidence),
+        TokenKind::Spawn => Prefix::Spawn(SpawnKind::Spawn),
+        TokenKind::SpawnLink => Prefix::Spawn(SpawnKind::SpawnLink),
+        TokenKind::Gather => Prefix::Gather,
         _ => return None,
     })
 }
@@ -117,13 +126,15 @@ impl Parser<'_> {
     }
 
     fn parse_expr_with(&mut self, no_struct: bool) -> Expr {
-        if !self.enter() {
-            return self.skip_too_deep_expr();
-        }
         let saved = std::mem::replace(&mut self.no_struct, no_struct);
-        let expr = self.parse_binary(0);
+        let expr = if self.enter() {
+            let expr = self.parse_binary(0);
+            self.leave();
+            expr
+        } else {
+            self.skip_too_deep_expr()
+        };
         self.no_struct = saved;
-        self.leave();
         expr
     }
 
@@ -137,29 +148,49 @@ impl Parser<'_> {
             }
             self.bump();
             let rhs = self.parse_binary(prec + 1);
-            let span = lhs.span.to(rhs.span);
-            lhs = self.expr(ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) }, span);
+            lhs = self.binary_node(op, lhs, rhs);
         }
         lhs
     }
 
+    #[inline(never)]
+    fn binary_node(&mut self, op: BinaryOp, lhs: Expr, rhs: Expr) -> Expr {
+        let span = lhs.span.to(rhs.span);
+        self.expr(
+            ExprKind::Binary {
+                op,
+                lhs: Box::new(lhs),
+                rhs: Box::new(rhs),
+            },
+            span,
+        )
+    }
+
     /// `unary`
-    fn parse_unary(&mut self) -> Expr {
-        let mut ops: Vec<(Prefix, Span)> = Vec::new();
-        loop {
-            let op = match self.kind() {
-                TokenKind::Minus => Prefix::Unary(UnaryOp::Neg),
-                TokenKind::Bang => Prefix::Unary(UnaryOp::Not),
-                TokenKind::Confidence => Prefix::Unary(UnaryOp::Confidence),
-                TokenKind::Spawn => Prefix::Spawn(SpawnKind::Spawn),
-                TokenKind::SpawnLink => Prefix::Spawn(SpawnKind::SpawnLink),
-                TokenKind::Gather => Prefix::Gather,
-                _ => break,
+    pub(super) fn parse_unary(&mut self) -> Expr {
+        if prefix_op(self.kind()).is_none() {
+            return if self.at(TokenKind::Send) {
+                self.parse_send()
+            } else {
+                self.parse_postfix()
             };
+        }
+        let mut ops: Vec<(Prefix, Span)> = Vec::new();
+        while let Some(op) = prefix_op(self.kind()) {
             let tok = self.bump();
             ops.push((op, tok.span));
         }
-        let mut expr = if self.at(TokenKind::Send) { self.parse_send() } else { self.parse_postfix() };
+        let operand = if self.at(TokenKind::Send) {
+            self.parse_send()
+        } else {
+            self.parse_postfix()
+        };
+        self.apply_prefixes(ops, operand)
+    }
+
+    /// Wraps `expr` in the prefix operators, innermost (last) first.
+    #[inline(never)]
+    fn apply_prefixes(&mut self, mut ops: Vec<(Prefix, Span)>, mut expr: Expr) -> Expr {
         while let Some((op, op_span)) = ops.pop() {
             let span = op_span.to(expr.span);
             if matches!(expr.kind, ExprKind::Error) {
@@ -170,7 +201,10 @@ impl Parser<'_> {
             let operand = Box::new(expr);
             let kind = match op {
                 Prefix::Unary(op) => ExprKind::Unary { op, expr: operand },
-                Prefix::Spawn(kind) => ExprKind::Spawn { kind, func: operand },
+                Prefix::Spawn(kind) => ExprKind::Spawn {
+                    kind,
+                    func: operand,
+                },
                 Prefix::Gather => ExprKind::Gather(operand),
             };
             expr = self.expr(kind, span);
@@ -193,8 +227,19 @@ impl Parser<'_> {
             self.error_expr_here()
         };
         self.leave();
+        self.send_node(start, target, msg)
+    }
+
+    #[inline(never)]
+    fn send_node(&mut self, start: Span, target: Expr, msg: Expr) -> Expr {
         let span = self.span_from(start);
-        self.expr(ExprKind::Send { target: Box::new(target), msg: Box::new(msg) }, span)
+        self.expr(
+            ExprKind::Send {
+                target: Box::new(target),
+                msg: Box::new(msg),
+            },
+            span,
+        )
     }
 
     /// `postfix`: calls, indexing, fields and method calls, in a loop.
@@ -202,39 +247,93 @@ impl Parser<'_> {
         let mut expr = self.parse_primary();
         loop {
             expr = match self.kind() {
-                TokenKind::LParen => {
-                    let (args, args_span) = self.parse_args();
-                    let span = expr.span.to(args_span);
-                    self.expr(ExprKind::Call { callee: Box::new(expr), args }, span)
-                }
-                TokenKind::LBracket => {
-                    let open = self.bump();
-                    let index = self.parse_expr();
-                    let span = expr.span.to(self.expect_closing(TokenKind::RBracket, open.span));
-                    self.expr(ExprKind::Index { base: Box::new(expr), index: Box::new(index) }, span)
-                }
-                TokenKind::Dot => {
-                    self.bump();
-                    let Some(name) = self.parse_field_name("a field or method name after `.`") else {
-                        let span = self.span_from(expr.span);
-                        return self.expr(ExprKind::Error, span);
-                    };
-                    if self.at(TokenKind::LParen) {
-                        let (args, args_span) = self.parse_args();
-                        let span = expr.span.to(args_span);
-                        self.expr(ExprKind::MethodCall { recv: Box::new(expr), name, args }, span)
-                    } else {
-                        let span = expr.span.to(name.span);
-                        self.expr(ExprKind::Field { base: Box::new(expr), name }, span)
-                    }
-                }
+                TokenKind::LParen => self.parse_call(expr),
+                TokenKind::LBracket => self.parse_index(expr),
+                TokenKind::Dot => self.parse_member(expr),
                 _ => return expr,
             };
         }
     }
 
+    /// `callee "(" args ")"`
+    fn parse_call(&mut self, callee: Expr) -> Expr {
+        let (args, args_span) = self.parse_args();
+        let span = callee.span.to(args_span);
+        self.expr(
+            ExprKind::Call {
+                callee: Box::new(callee),
+                args,
+            },
+            span,
+        )
+    }
+
+    /// `base "[" expr "]"`
+    fn parse_index(&mut self, base: Expr) -> Expr {
+        let open = self.bump();
+        let index = self.parse_expr();
+        self.index_node(open.span, base, index)
+    }
+
+    #[inline(never)]
+    fn index_node(&mut self, open: Span, base: Expr, index: Expr) -> Expr {
+        let span = base.span.to(self.expect_closing(TokenKind::RBracket, open));
+        self.expr(
+            ExprKind::Index {
+                base: Box::new(base),
+                index: Box::new(index),
+            },
+            span,
+        )
+    }
+
+    /// `base "." NAME` or `base "." NAME "(" args ")"`
+    fn parse_member(&mut self, base: Expr) -> Expr {
+        self.bump();
+        let Some(name) = self.parse_field_name("a field or method name after `.`") else {
+            return self.member_error(base);
+        };
+        if !self.at(TokenKind::LParen) {
+            return self.field_node(base, name);
+        }
+        let (args, args_span) = self.parse_args();
+        self.method_node(base, name, args, args_span)
+    }
+
+    #[inline(never)]
+    fn field_node(&mut self, base: Expr, name: Ident) -> Expr {
+        let span = base.span.to(name.span);
+        self.expr(
+            ExprKind::Field {
+                base: Box::new(base),
+                name,
+            },
+            span,
+        )
+    }
+
+    #[inline(never)]
+    fn method_node(&mut self, recv: Expr, name: Ident, args: Vec<Expr>, args_span: Span) -> Expr {
+        let span = recv.span.to(args_span);
+        self.expr(
+            ExprKind::MethodCall {
+                recv: Box::new(recv),
+                name,
+                args,
+            },
+            span,
+        )
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn member_error(&mut self, base: Expr) -> Expr {
+        let span = self.span_from(base.span);
+        self.expr(ExprKind::Error, span)
+    }
+
     /// `"(" (expr ("," expr)* ","?)? ")"` at a `(`.
-    fn parse_args(&mut self) -> (Vec<Expr>, Span) {
+    pub(super) fn parse_args(&mut self) -> (Vec<Expr>, Span) {
         let open = self.bump();
         self.comma_list(open.span, TokenKind::RParen, |p| Some(p.parse_expr()))
     }
@@ -251,38 +350,25 @@ impl Parser<'_> {
         }
     }
 
-    /// `primary`
+    /// `primary`: a thin dispatcher, so the recursive path stays cheap on
+    /// the stack.
     fn parse_primary(&mut self) -> Expr {
-        let tok = self.cur();
-        let simple = match tok.kind {
-            TokenKind::Num => {
-                Some(ExprKind::Num(lexer::number_value(self.text_of(tok.span)).unwrap_or(0.0)))
+        match self.kind() {
+            TokenKind::Ident if !self.no_struct && self.nth(1) == TokenKind::LBrace => {
+                self.parse_struct_lit()
             }
-            TokenKind::Str => Some(ExprKind::Str(lexer::string_value(self.text_of(tok.span)))),
-            TokenKind::True => Some(ExprKind::Bool(true)),
-            TokenKind::False => Some(ExprKind::Bool(false)),
-            TokenKind::Null => Some(ExprKind::Null),
-            TokenKind::SelfKw => Some(ExprKind::SelfPid),
-            TokenKind::This => Some(ExprKind::This),
-            TokenKind::Ident if self.no_struct || self.nth(1) != TokenKind::LBrace => {
-                Some(ExprKind::Ident(self.text_of(tok.span).to_string()))
-            }
-            _ => None,
-        };
-        if let Some(kind) = simple {
-            self.bump();
-            return self.expr(kind, tok.span);
-        }
-        match tok.kind {
-            TokenKind::Ident => self.parse_struct_lit(),
+            TokenKind::Num
+            | TokenKind::Str
+            | TokenKind::True
+            | TokenKind::False
+            | TokenKind::Null
+            | TokenKind::SelfKw
+            | TokenKind::This
+            | TokenKind::Ident => self.parse_atom(),
             TokenKind::LParen => self.parse_paren(),
-            TokenKind::LBracket => {
-                let open = self.bump();
-                let (items, span) = self.comma_list(open.span, TokenKind::RBracket, |p| Some(p.parse_expr()));
-                self.expr(ExprKind::List(items), span)
-            }
+            TokenKind::LBracket => self.parse_list(),
             TokenKind::Vec => self.parse_vector(),
-            TokenKind::LBrace => self.parse_map(),
+            TokenKind::LBrace if !self.no_struct => self.parse_map(),
             TokenKind::Turn => self.parse_fn(),
             TokenKind::If => self.parse_if(),
             TokenKind::Infer => self.parse_infer(),
@@ -293,15 +379,43 @@ impl Parser<'_> {
             TokenKind::Remember | TokenKind::Recall | TokenKind::Call | TokenKind::SpawnEach => {
                 self.parse_intrinsic()
             }
-            _ => {
-                let mut diag = self.error_expected("an expression", "expected an expression");
-                if tok.kind.starts_statement() {
-                    diag = diag.with_hint(format!("`{}` starts a statement, not an expression", tok.kind.text()));
-                }
-                self.emit(diag);
-                self.error_expr_here()
-            }
+            _ => self.primary_error(),
         }
+    }
+
+    /// A literal, a name, `self` or `this`.
+    fn parse_atom(&mut self) -> Expr {
+        let tok = self.bump();
+        let text = self.text_of(tok.span);
+        let kind = match tok.kind {
+            TokenKind::Num => ExprKind::Num(lexer::number_value(text).unwrap_or(0.0)),
+            TokenKind::Str => ExprKind::Str(lexer::string_value(text)),
+            TokenKind::True => ExprKind::Bool(true),
+            TokenKind::False => ExprKind::Bool(false),
+            TokenKind::Null => ExprKind::Null,
+            TokenKind::SelfKw => ExprKind::SelfPid,
+            TokenKind::This => ExprKind::This,
+            _ => ExprKind::Ident(text.to_string()),
+        };
+        self.expr(kind, tok.span)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn primary_error(&mut self) -> Expr {
+        let kind = self.kind();
+        let mut diag = self.error_expected("an expression", "expected an expression");
+        if kind.starts_statement() {
+            diag = diag.with_hint(format!(
+                "`{}` starts a statement, not an expression",
+                kind.text()
+            ));
+        } else if kind == TokenKind::LBrace {
+            // Only reached in a no-struct context: `if {`, `while {`, `for x in {`.
+            diag = diag.with_hint("the condition is missing before the `{`");
+        }
+        self.emit(diag);
+        self.error_expr_here()
     }
 
     /// `"(" expr ")"`: the inner expression, its span widened to the parens.
@@ -310,6 +424,14 @@ impl Parser<'_> {
         let mut expr = self.parse_expr();
         expr.span = self.expect_closing(TokenKind::RParen, open.span);
         expr
+    }
+
+    /// `"[" exprs "]"`
+    fn parse_list(&mut self) -> Expr {
+        let open = self.bump();
+        let (items, span) =
+            self.comma_list(open.span, TokenKind::RBracket, |p| Some(p.parse_expr()));
+        self.expr(ExprKind::List(items), span)
     }
 
     /// `"vec" "[" exprs "]"`
@@ -330,26 +452,39 @@ impl Parser<'_> {
     fn parse_map(&mut self) -> Expr {
         let open = self.bump();
         let (entries, span) = self.comma_list(open.span, TokenKind::RBrace, |p| {
-            let tok = p.cur();
-            let key = match tok.kind {
-                TokenKind::Str => lexer::string_value(p.text_of(tok.span)),
-                kind if kind == TokenKind::Ident || kind.is_keyword() => p.text_of(tok.span).to_string(),
-                _ => {
-                    let diag = p
-                        .error_expected("a map key", "expected a string or a name")
-                        .with_hint("map keys are strings: `{\"k\": v}` or `{k: v}`");
-                    p.emit(diag);
-                    return None;
-                }
-            };
-            p.bump();
-            if !p.expect(TokenKind::Colon, " after the map key") {
-                return None;
-            }
+            let (key, key_span) = p.parse_map_key()?;
             let value = p.parse_expr();
-            Some(MapEntry { key, key_span: tok.span, value })
+            Some(MapEntry {
+                key,
+                key_span,
+                value,
+            })
         });
         self.expr(ExprKind::Map(entries), span)
+    }
+
+    /// A map key and its `:`.
+    #[inline(never)]
+    fn parse_map_key(&mut self) -> Option<(String, Span)> {
+        let tok = self.cur();
+        let key = match tok.kind {
+            TokenKind::Str => lexer::string_value(self.text_of(tok.span)),
+            kind if kind == TokenKind::Ident || kind.is_keyword() => {
+                self.text_of(tok.span).to_string()
+            }
+            _ => {
+                let diag = self
+                    .error_expected("a map key", "expected a string or a name")
+                    .with_hint("map keys are strings: `{\"k\": v}` or `{k: v}`");
+                self.emit(diag);
+                return None;
+            }
+        };
+        self.bump();
+        if !self.expect(TokenKind::Colon, " after the map key") {
+            return None;
+        }
+        Some((key, tok.span))
     }
 
     /// `NAME "{" (field ":" expr | ".." expr) ("," …)* ","? "}"`; the spread
@@ -359,57 +494,115 @@ impl Parser<'_> {
         let open = self.bump();
         let mut spread: Option<Box<Expr>> = None;
         let (fields, _) = self.comma_list(open.span, TokenKind::RBrace, |p| {
-            let start = p.cur().span;
             if spread.is_some() {
-                p.report(
-                    Diagnostic::error("E0004", "the spread `..base` must come last in a struct literal", start)
-                        .with_label("after the spread")
-                        .with_hint("move `..base` after the fields"),
-                );
+                p.spread_not_last();
             }
             if p.eat(TokenKind::DotDot) {
                 spread = Some(Box::new(p.parse_expr()));
                 return None;
             }
-            let name = p.parse_field_name("a field name or `..`")?;
-            if !p.expect(TokenKind::Colon, " after the field name") {
-                return None;
-            }
+            let name = p.parse_field_label()?;
             let value = p.parse_expr();
             Some(FieldInit { name, value })
         });
         let span = self.span_from(name.span);
-        self.expr(ExprKind::Struct { name, fields, spread }, span)
+        self.expr(
+            ExprKind::Struct {
+                name,
+                fields,
+                spread,
+            },
+            span,
+        )
+    }
+
+    /// `NAME ":"` in a struct literal.
+    #[inline(never)]
+    fn parse_field_label(&mut self) -> Option<Ident> {
+        let name = self.parse_field_name("a field name or `..`")?;
+        if !self.expect(TokenKind::Colon, " after the field name") {
+            return None;
+        }
+        Some(name)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn spread_not_last(&mut self) {
+        let span = self.cur().span;
+        self.report(
+            Diagnostic::error(
+                "E0004",
+                "the spread `..base` must come last in a struct literal",
+                span,
+            )
+            .with_label("after the spread")
+            .with_hint("move `..base` after the fields"),
+        );
     }
 
     /// `"turn" ("(" params ")" ("->" type)?)? block`
     fn parse_fn(&mut self) -> Expr {
         let start = self.bump().span;
-        let mut params = Vec::new();
-        let mut ret = None;
-        match self.kind() {
-            TokenKind::LParen => {
-                let open = self.bump();
-                params = self.comma_list(open.span, TokenKind::RParen, |p| p.parse_param()).0;
-                if self.eat(TokenKind::Arrow) {
-                    ret = Some(self.parse_type());
-                }
-            }
-            TokenKind::LBrace => {}
-            _ => {
-                self.expected("`(` or `{` after `turn`", "expected parameters or a body");
-                return self.expr(ExprKind::Error, start);
-            }
-        }
+        let (params, ret) = match self.kind() {
+            TokenKind::LParen => self.parse_fn_signature(),
+            TokenKind::LBrace => (Vec::new(), None),
+            _ => return self.fn_error(start),
+        };
         let body = self.parse_block();
+        self.fn_node(start, params, ret, body)
+    }
+
+    /// `"(" params ")" ("->" type)?`
+    #[inline(never)]
+    fn parse_fn_signature(&mut self) -> (Vec<Param>, Option<TypeExpr>) {
+        let open = self.bump();
+        let params = self
+            .comma_list(open.span, TokenKind::RParen, |p| p.parse_param())
+            .0;
+        let ret = if self.eat(TokenKind::Arrow) {
+            Some(self.parse_type())
+        } else {
+            None
+        };
+        (params, ret)
+    }
+
+    #[inline(never)]
+    fn fn_node(
+        &mut self,
+        start: Span,
+        params: Vec<Param>,
+        ret: Option<TypeExpr>,
+        body: Block,
+    ) -> Expr {
         let span = self.span_from(start);
-        self.expr(ExprKind::Fn(Box::new(FnExpr { params, ret, body, name: None })), span)
+        self.expr(
+            ExprKind::Fn(Box::new(FnExpr {
+                params,
+                ret,
+                body,
+                name: None,
+            })),
+            span,
+        )
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn fn_error(&mut self, start: Span) -> Expr {
+        self.expected("`(` or `{` after `turn`", "expected parameters or a body");
+        self.expr(ExprKind::Error, start)
     }
 
     /// `NAME (":" type)?`
     fn parse_param(&mut self) -> Option<Param> {
         let name = self.parse_binding_name("a parameter name")?;
-        let ty = if self.eat(TokenKind::Colon) { Some(self.parse_type()) } else { None };
+        let ty = if self.eat(TokenKind::Colon) {
+            Some(self.parse_type())
+        } else {
+            None
+        };
         Some(Param { name, ty })
     }
 
@@ -421,156 +614,45 @@ impl Parser<'_> {
         let start = self.bump().span;
         let cond = self.parse_expr_no_struct();
         let then = self.parse_block();
-        let mut else_ = None;
-        if self.eat(TokenKind::Else) {
-            match self.kind() {
-                TokenKind::If => else_ = Some(Box::new(self.parse_if())),
-                TokenKind::LBrace => {
-                    let block = self.parse_block();
-                    else_ = Some(Box::new(self.block_expr(block)));
-                }
-                _ => self.expected("`{` or `if` after `else`", "expected a block"),
+        let else_ = if self.eat(TokenKind::Else) {
+            self.parse_else()
+        } else {
+            None
+        };
+        self.leave();
+        self.if_node(start, cond, then, else_)
+    }
+
+    /// What follows `else`: `if …` or a block.
+    fn parse_else(&mut self) -> Option<Box<Expr>> {
+        match self.kind() {
+            TokenKind::If => Some(Box::new(self.parse_if())),
+            TokenKind::LBrace => {
+                let block = self.parse_block();
+                Some(Box::new(self.block_expr(block)))
+            }
+            _ => {
+                self.expected("`{` or `if` after `else`", "expected a block");
+                None
             }
         }
-        self.leave();
+    }
+
+    #[inline(never)]
+    fn if_node(&mut self, start: Span, cond: Expr, then: Block, else_: Option<Box<Expr>>) -> Expr {
         let span = self.span_from(start);
-        self.expr(ExprKind::If { cond: Box::new(cond), then, else_ }, span)
+        self.expr(
+            ExprKind::If {
+                cond: Box::new(cond),
+                then,
+                else_,
+            },
+            span,
+        )
     }
 
     fn block_expr(&mut self, block: Block) -> Expr {
         let span = block.span;
         self.expr(ExprKind::Block(block), span)
-    }
-
-    /// `"infer" type block`
-    fn parse_infer(&mut self) -> Expr {
-        let start = self.bump().span;
-        let ty = self.parse_type();
-        let body = self.parse_block();
-        let span = self.span_from(start);
-        self.expr(ExprKind::Infer { ty, body }, span)
-    }
-
-    /// `"receive" ("timeout" unary)?`; `timeout` is a contextual keyword.
-    fn parse_receive(&mut self) -> Expr {
-        let start = self.bump().span;
-        let mut timeout = None;
-        if self.at(TokenKind::Ident) && self.text_of(self.cur().span) == "timeout" {
-            self.bump();
-            if !self.enter() {
-                return self.skip_too_deep_expr();
-            }
-            timeout = Some(Box::new(self.parse_unary()));
-            self.leave();
-        }
-        let span = self.span_from(start);
-        self.expr(ExprKind::Receive { timeout }, span)
-    }
-
-    /// `"grant" "identity" "::" NAME "(" expr ")"`
-    fn parse_grant(&mut self) -> Expr {
-        let start = self.bump().span;
-        let ok = self.expect(TokenKind::Identity, " after `grant`")
-            && self.expect(TokenKind::ColonColon, " after `grant identity`");
-        let kind = if ok { self.parse_binding_name("a capability kind such as `network`") } else { None };
-        let Some(kind) = kind else {
-            return self.expr(ExprKind::Error, start);
-        };
-        if !self.at(TokenKind::LParen) {
-            self.expected("`(` after the capability kind", "expected `(`");
-            return self.expr(ExprKind::Error, start);
-        }
-        let open = self.bump();
-        let name = self.parse_expr();
-        self.expect_closing(TokenKind::RParen, open.span);
-        let span = self.span_from(start);
-        self.expr(ExprKind::Grant { kind, name: Box::new(name) }, span)
-    }
-
-    /// `"use" STR | "use" "schema" "::" NAME "(" STR ")"`
-    fn parse_use(&mut self) -> Expr {
-        let start = self.bump().span;
-        let tok = self.cur();
-        if tok.kind == TokenKind::Str {
-            self.bump();
-            let path = lexer::string_value(self.text_of(tok.span));
-            return self.expr(ExprKind::Use(UseTarget::Path(path)), self.span_from(start));
-        }
-        if tok.kind != TokenKind::Ident || self.text_of(tok.span) != "schema" {
-            let diag = self
-                .error_expected("a module path or `schema::…` after `use`", "expected a module")
-                .with_hint("write `use \"std/json\"`, `use \"./lib.tn\"` or `use schema::openapi(\"spec.json\")`");
-            self.emit(diag);
-            return self.expr(ExprKind::Error, start);
-        }
-        self.bump();
-        let target = self.parse_schema_target();
-        let span = self.span_from(start);
-        match target {
-            Some(target) => self.expr(ExprKind::Use(target), span),
-            None => self.expr(ExprKind::Error, span),
-        }
-    }
-
-    /// `"::" NAME "(" STR ")"` after `use schema`.
-    fn parse_schema_target(&mut self) -> Option<UseTarget> {
-        if !self.expect(TokenKind::ColonColon, " after `use schema`") {
-            return None;
-        }
-        let protocol = self.parse_binding_name("a schema protocol such as `openapi`")?;
-        if !self.at(TokenKind::LParen) {
-            self.expected("`(` after the schema protocol", "expected `(`");
-            return None;
-        }
-        let open = self.bump();
-        let tok = self.cur();
-        if tok.kind != TokenKind::Str {
-            let diag = self
-                .error_expected("a string literal", "expected the schema's path or URL")
-                .with_hint("the schema source must be a string literal, known at compile time");
-            self.emit(diag);
-            return None;
-        }
-        self.bump();
-        let source = lexer::string_value(self.text_of(tok.span));
-        self.expect_closing(TokenKind::RParen, open.span);
-        Some(UseTarget::Schema { protocol, source })
-    }
-
-    /// `"context" "." NAME "(" args ")"`
-    fn parse_context(&mut self) -> Expr {
-        let start = self.bump().span;
-        if !self.expect(TokenKind::Dot, " after `context`") {
-            return self.expr(ExprKind::Error, start);
-        }
-        let Some(method) = self.parse_field_name("a context method such as `append`") else {
-            return self.expr(ExprKind::Error, self.span_from(start));
-        };
-        if !self.at(TokenKind::LParen) {
-            self.expected("`(` after the context method", "expected `(`");
-            return self.expr(ExprKind::Error, self.span_from(start));
-        }
-        let (args, _) = self.parse_args();
-        let span = self.span_from(start);
-        self.expr(ExprKind::Context { method, args }, span)
-    }
-
-    /// `("remember" | "recall" | "call" | "spawn_each") "(" args ")"`
-    fn parse_intrinsic(&mut self) -> Expr {
-        let tok = self.bump();
-        let kind = match tok.kind {
-            TokenKind::Remember => Intrinsic::Remember,
-            TokenKind::Recall => Intrinsic::Recall,
-            TokenKind::Call => Intrinsic::Call,
-            _ => Intrinsic::SpawnEach,
-        };
-        if !self.at(TokenKind::LParen) {
-            let what = format!("`(` after `{}`", tok.kind.text());
-            self.expected(&what, "expected `(`");
-            return self.expr(ExprKind::Error, tok.span);
-        }
-        let (args, _) = self.parse_args();
-        let span = self.span_from(tok.span);
-        self.expr(ExprKind::Intrinsic { kind, args }, span)
     }
 }

@@ -14,11 +14,17 @@ use super::Parser;
 
 impl Parser<'_> {
     fn height_of(&self, expr: &Expr) -> u32 {
-        self.heights.get(expr.id as usize).map_or(1, |&h| u32::from(h))
+        self.heights
+            .get(expr.id as usize)
+            .map_or(1, |&h| u32::from(h))
     }
 
     fn max_height<'e>(&self, exprs: impl IntoIterator<Item = &'e Expr>) -> u32 {
-        exprs.into_iter().map(|e| self.height_of(e)).max().unwrap_or(0)
+        exprs
+            .into_iter()
+            .map(|e| self.height_of(e))
+            .max()
+            .unwrap_or(0)
     }
 
     /// Height of an expression with this kind: 1 + its tallest child.
@@ -39,14 +45,24 @@ impl Parser<'_> {
                 self.max_height(fields.iter().map(|f| &f.value).chain(spread.as_deref()))
             }
             ExprKind::Fn(f) => {
-                let params = f.params.iter().filter_map(|p| p.ty.as_ref()).map(type_height);
+                let params = f
+                    .params
+                    .iter()
+                    .filter_map(|p| p.ty.as_ref())
+                    .map(type_height);
                 let ret = f.ret.as_ref().map_or(0, type_height);
-                params.max().unwrap_or(0).max(ret).max(self.block_height(&f.body))
+                params
+                    .max()
+                    .unwrap_or(0)
+                    .max(ret)
+                    .max(self.block_height(&f.body))
             }
             ExprKind::Unary { expr, .. } => self.height_of(expr),
             ExprKind::Binary { lhs, rhs, .. } => self.height_of(lhs).max(self.height_of(rhs)),
             ExprKind::Call { callee, args } => self.height_of(callee).max(self.max_height(args)),
-            ExprKind::MethodCall { recv, args, .. } => self.height_of(recv).max(self.max_height(args)),
+            ExprKind::MethodCall { recv, args, .. } => {
+                self.height_of(recv).max(self.max_height(args))
+            }
             ExprKind::Index { base, index } => self.height_of(base).max(self.height_of(index)),
             ExprKind::Field { base, .. } => self.height_of(base),
             ExprKind::If { cond, then, else_ } => self
@@ -60,27 +76,45 @@ impl Parser<'_> {
             ExprKind::Send { target, msg } => self.height_of(target).max(self.height_of(msg)),
             ExprKind::Receive { timeout } => timeout.as_deref().map_or(0, |e| self.height_of(e)),
             ExprKind::Grant { name, .. } => self.height_of(name),
-            ExprKind::Context { args, .. } | ExprKind::Intrinsic { args, .. } => self.max_height(args),
+            ExprKind::Context { args, .. } | ExprKind::Intrinsic { args, .. } => {
+                self.max_height(args)
+            }
         };
         children + 1
     }
 
     /// Height of a block: 1 + its tallest statement.
     pub(super) fn block_height(&self, block: &Block) -> u32 {
-        block.stmts.iter().map(|s| self.stmt_height(s)).max().unwrap_or(0) + 1
+        block
+            .stmts
+            .iter()
+            .map(|s| self.stmt_height(s))
+            .max()
+            .unwrap_or(0)
+            + 1
     }
 
     fn stmt_height(&self, stmt: &Stmt) -> u32 {
         let children = match &stmt.kind {
-            StmtKind::Let { ty, value, .. } => ty.as_ref().map_or(0, type_height).max(self.height_of(value)),
+            StmtKind::Let { ty, value, .. } => ty
+                .as_ref()
+                .map_or(0, type_height)
+                .max(self.height_of(value)),
             StmtKind::Assign { target, value } => self.height_of(target).max(self.height_of(value)),
             StmtKind::Expr(expr) | StmtKind::Throw(expr) => self.height_of(expr),
             StmtKind::Return(expr) => expr.as_ref().map_or(0, |e| self.height_of(e)),
             StmtKind::While { cond, body } => self.height_of(cond).max(self.block_height(body)),
             StmtKind::For { iter, body, .. } => self.height_of(iter).max(self.block_height(body)),
-            StmtKind::Try { body, handler, .. } => self.block_height(body).max(self.block_height(handler)),
+            StmtKind::Try { body, handler, .. } => {
+                self.block_height(body).max(self.block_height(handler))
+            }
             StmtKind::Turn(block) | StmtKind::Block(block) => self.block_height(block),
-            StmtKind::Struct(decl) => decl.fields.iter().map(|f| type_height(&f.ty)).max().unwrap_or(0),
+            StmtKind::Struct(decl) => decl
+                .fields
+                .iter()
+                .map(|f| type_height(&f.ty))
+                .max()
+                .unwrap_or(0),
             StmtKind::TypeAlias { ty, .. } => type_height(ty),
             StmtKind::Impl { methods, .. } => self.max_height(methods.iter().map(|m| &m.value)),
             StmtKind::Break | StmtKind::Continue | StmtKind::Suspend | StmtKind::Error => 0,
@@ -94,9 +128,12 @@ impl Parser<'_> {
 pub(super) fn type_height(ty: &TypeExpr) -> u32 {
     let children = match &ty.kind {
         TypeKind::Named { args, .. } => args.iter().map(type_height).max().unwrap_or(0),
-        TypeKind::Fn { params, ret } => {
-            params.iter().map(type_height).max().unwrap_or(0).max(ret.as_deref().map_or(0, type_height))
-        }
+        TypeKind::Fn { params, ret } => params
+            .iter()
+            .map(type_height)
+            .max()
+            .unwrap_or(0)
+            .max(ret.as_deref().map_or(0, type_height)),
         TypeKind::Optional(inner) => type_height(inner),
         TypeKind::Error => 0,
     };

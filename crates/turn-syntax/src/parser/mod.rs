@@ -21,9 +21,11 @@
 //!
 //! Module map: this file holds the parser state, token cursor, diagnostics
 //! and recovery; [`stmt`] the file, blocks and statements; [`expr`]
-//! expressions; [`types`] type annotations; [`height`] tree heights.
+//! expressions; [`forms`] keyword expressions (`infer`, `grant`, `use` …);
+//! [`types`] type annotations; [`height`] tree heights.
 
 mod expr;
+mod forms;
 mod height;
 mod stmt;
 mod types;
@@ -55,9 +57,16 @@ pub struct Parse {
 /// Parses one source file. Never fails, never panics: see the module docs.
 pub fn parse(text: &str) -> Parse {
     if u32::try_from(text.len()).map_or(true, |len| len == u32::MAX) {
-        let diag = Diagnostic::error("E0001", "file is too large to parse (4 GiB or more)", Span::new(0, 0))
-            .with_label("file starts here");
-        return Parse { file: File::default(), diagnostics: vec![diag] };
+        let diag = Diagnostic::error(
+            "E0001",
+            "file is too large to parse (4 GiB or more)",
+            Span::new(0, 0),
+        )
+        .with_label("file starts here");
+        return Parse {
+            file: File::default(),
+            diagnostics: vec![diag],
+        };
     }
     let lexed = lexer::lex(text);
     let mut parser = Parser::new(text, lexed.tokens);
@@ -127,7 +136,13 @@ impl<'t> Parser<'t> {
                 .with_hint("fix the errors above and parse again"),
             );
         }
-        Parse { file: File { stmts, node_count: self.next_id }, diagnostics: self.diagnostics }
+        Parse {
+            file: File {
+                stmts,
+                node_count: self.next_id,
+            },
+            diagnostics: self.diagnostics,
+        }
     }
 
     // ----- token cursor -------------------------------------------------
@@ -138,10 +153,13 @@ impl<'t> Parser<'t> {
 
     fn nth_token(&self, n: usize) -> Token {
         let last = self.tokens.len().saturating_sub(1);
-        self.tokens.get((self.pos + n).min(last)).copied().unwrap_or(Token {
-            kind: TokenKind::Eof,
-            span: Span::new(self.text.len() as u32, self.text.len() as u32),
-        })
+        self.tokens
+            .get((self.pos + n).min(last))
+            .copied()
+            .unwrap_or(Token {
+                kind: TokenKind::Eof,
+                span: Span::new(self.text.len() as u32, self.text.len() as u32),
+            })
     }
 
     fn kind(&self) -> TokenKind {
@@ -222,8 +240,12 @@ impl<'t> Parser<'t> {
     /// report it with [`Parser::emit`].
     fn error_expected(&self, what: &str, label: &str) -> Diagnostic {
         let tok = self.cur();
-        Diagnostic::error("E0002", format!("expected {what}, found {}", self.found()), tok.span)
-            .with_label(label.to_string())
+        Diagnostic::error(
+            "E0002",
+            format!("expected {what}, found {}", self.found()),
+            tok.span,
+        )
+        .with_label(label.to_string())
     }
 
     /// Reports a finished diagnostic built by [`Parser::error_expected`],
@@ -276,9 +298,13 @@ impl<'t> Parser<'t> {
         }
         self.too_deep_reported = true;
         self.report(
-            Diagnostic::error("E0003", format!("nesting is too deep (more than {MAX_DEPTH} levels)"), span)
-                .with_label("nested too deeply")
-                .with_hint("split this into smaller pieces, e.g. with `let` bindings or functions"),
+            Diagnostic::error(
+                "E0003",
+                format!("nesting is too deep (more than {MAX_DEPTH} levels)"),
+                span,
+            )
+            .with_label("nested too deeply")
+            .with_hint("split this into smaller pieces, e.g. with `let` bindings or functions"),
         );
     }
 
@@ -315,9 +341,11 @@ impl<'t> Parser<'t> {
                     self.reported.insert(self.cur().span.start);
                     break;
                 }
-                TokenKind::LParen | TokenKind::LBracket | TokenKind::LBrace => level += 1,
-                TokenKind::RParen | TokenKind::RBracket | TokenKind::RBrace if level > 0 => level -= 1,
                 _ if level == 0 && stop.contains(&kind) => break,
+                TokenKind::LParen | TokenKind::LBracket | TokenKind::LBrace => level += 1,
+                TokenKind::RParen | TokenKind::RBracket | TokenKind::RBrace => {
+                    level = level.saturating_sub(1)
+                }
                 _ => {}
             }
             self.bump();
@@ -326,9 +354,14 @@ impl<'t> Parser<'t> {
     }
 
     /// [`Parser::skip_nested`] for an expression, yielding an `Error` node.
+    /// In a no-struct context (a condition) the `{` of the body ends it too.
     fn skip_too_deep_expr(&mut self) -> Expr {
         use TokenKind::*;
-        let span = self.skip_nested(&[Comma, Semi, RParen, RBracket, RBrace]);
+        let span = if self.no_struct {
+            self.skip_nested(&[Comma, Semi, RParen, RBracket, RBrace, LBrace])
+        } else {
+            self.skip_nested(&[Comma, Semi, RParen, RBracket, RBrace])
+        };
         self.expr(ExprKind::Error, span)
     }
 
@@ -357,16 +390,23 @@ impl<'t> Parser<'t> {
     }
 
     /// Recovery inside a comma-separated list closed by `close`: skips to a
-    /// `,` or `close` at bracket level 0, or to a statement keyword (which
-    /// cannot be inside a list; a keyword followed by `:` is a field name).
+    /// `,` or `close` at bracket level 0, or to a `;` or statement keyword
+    /// (which cannot be inside a list; a keyword followed by `:` is a field
+    /// name).
     fn recover_in_list(&mut self, close: TokenKind) {
         let mut level = 0usize;
         loop {
             let kind = self.kind();
             match kind {
                 TokenKind::Eof => return,
-                _ if level == 0 && (kind == close || kind == TokenKind::Comma) => return,
-                _ if level == 0 && kind.starts_statement() && self.nth(1) != TokenKind::Colon => return,
+                _ if level == 0
+                    && (kind == close || kind == TokenKind::Comma || kind == TokenKind::Semi) =>
+                {
+                    return
+                }
+                _ if level == 0 && kind.starts_statement() && self.nth(1) != TokenKind::Colon => {
+                    return
+                }
                 TokenKind::LParen | TokenKind::LBracket | TokenKind::LBrace => level += 1,
                 TokenKind::RParen | TokenKind::RBracket | TokenKind::RBrace => {
                     if level == 0 {
@@ -379,6 +419,28 @@ impl<'t> Parser<'t> {
             }
             self.bump();
         }
+    }
+
+    /// Reports a missing `,` in a list and recovers; true if the list goes
+    /// on (recovery reached a `,`).
+    #[cold]
+    #[inline(never)]
+    fn list_separator_error(&mut self, close: TokenKind) -> bool {
+        let what = format!("`,` or {}", close.describe());
+        let diag = self.error_expected(&what, &format!("expected {what}"));
+        let next = self.nth(1);
+        if self.at(TokenKind::Semi)
+            && (next == TokenKind::Ident || next.is_keyword())
+            && self.nth(2) == TokenKind::Colon
+        {
+            // `{ a: 1; b: 2 }`: a `;` used as the separator.
+            self.emit(diag.with_hint("separate entries with `,`, not `;`"));
+            self.bump();
+            return true;
+        }
+        self.emit(diag);
+        self.recover_in_list(close);
+        self.eat(TokenKind::Comma)
     }
 
     /// Parses `item (, item)* ,? close` after the opener `open` (already
@@ -401,13 +463,7 @@ impl<'t> Parser<'t> {
             if self.eat(TokenKind::Comma) {
                 continue;
             }
-            if self.at(close) {
-                break;
-            }
-            let what = format!("`,` or {}", close.describe());
-            self.expected(&what, &format!("expected {what}"));
-            self.recover_in_list(close);
-            if !self.eat(TokenKind::Comma) {
+            if self.at(close) || !self.list_separator_error(close) {
                 break;
             }
         }
@@ -425,7 +481,11 @@ impl<'t> Parser<'t> {
     }
 
     fn ident(&mut self, name: &str, span: Span) -> Ident {
-        Ident { id: self.fresh_id(1), name: name.to_string(), span }
+        Ident {
+            id: self.fresh_id(1),
+            name: name.to_string(),
+            span,
+        }
     }
 
     /// An identifier from the current token (already checked to be a name or
@@ -447,7 +507,11 @@ impl<'t> Parser<'t> {
         } else {
             kind
         };
-        Expr { id: self.fresh_id(height), kind, span }
+        Expr {
+            id: self.fresh_id(height),
+            kind,
+            span,
+        }
     }
 
     /// An `Error` expression at the current token, without consuming it.

@@ -24,7 +24,9 @@
 //! like `spawn turn { … }`). Recovery: a statement that reported an error is
 //! skipped to its `;` (or to a `}` or a statement keyword).
 
-use crate::ast::{Block, Expr, ExprKind, FieldDecl, Ident, Method, Stmt, StmtKind, StructDecl};
+use crate::ast::{
+    Block, Expr, ExprKind, FieldDecl, Ident, Method, Stmt, StmtKind, StructDecl, TypeExpr,
+};
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;
 use crate::token::TokenKind;
@@ -55,11 +57,17 @@ impl Parser<'_> {
         let open = self.cur();
         if open.kind != TokenKind::LBrace {
             self.expected("`{`", "expected a block");
-            return Block { stmts: Vec::new(), span: Span::new(open.span.start, open.span.start) };
+            return Block {
+                stmts: Vec::new(),
+                span: Span::new(open.span.start, open.span.start),
+            };
         }
         if !self.enter() {
             let span = self.skip_group();
-            return Block { stmts: Vec::new(), span };
+            return Block {
+                stmts: Vec::new(),
+                span,
+            };
         }
         self.bump();
         let mut stmts = Vec::new();
@@ -84,43 +92,41 @@ impl Parser<'_> {
 
     /// `stmt`; `None` for an empty statement.
     fn parse_stmt(&mut self) -> Option<Stmt> {
-        use TokenKind::*;
         self.needs_sync = false;
         let start = self.cur().span;
-        let (kind, needs_semi) = match self.kind() {
-            Semi => {
-                self.bump();
-                return None;
-            }
-            Let => (self.parse_let(), true),
-            Struct => (self.parse_struct(), false),
-            Impl => (self.parse_impl(), false),
-            Type => (self.parse_type_alias(), true),
-            Return => (self.parse_return(), true),
-            Break => (self.keyword_stmt(StmtKind::Break), true),
-            Continue => (self.keyword_stmt(StmtKind::Continue), true),
-            Suspend => (self.keyword_stmt(StmtKind::Suspend), true),
-            Throw => {
-                self.bump();
-                (StmtKind::Throw(self.parse_expr()), true)
-            }
-            While => (self.parse_while(), false),
-            For => (self.parse_for(), false),
-            Try => (self.parse_try(), false),
-            Turn if self.nth(1) == LBrace => {
-                self.bump();
-                (StmtKind::Turn(self.parse_block()), false)
-            }
-            LBrace if !self.map_ahead() => (StmtKind::Block(self.parse_block()), false),
-            If => (StmtKind::Expr(self.parse_if()), false),
-            kind if !can_start_expr(kind) => {
-                self.expected("a statement", "expected a statement");
-                (StmtKind::Error, false)
-            }
-            _ => self.parse_expr_stmt(),
-        };
+        if self.eat(TokenKind::Semi) {
+            return None;
+        }
+        let (kind, needs_semi) = self.parse_stmt_kind();
         self.finish_stmt(needs_semi);
-        Some(Stmt { kind, span: self.span_from(start) })
+        Some(Stmt {
+            kind,
+            span: self.span_from(start),
+        })
+    }
+
+    /// Dispatches on the first token; returns the statement and whether it
+    /// needs a `;`. Every arm is a single call so this frame stays small
+    /// (statements nest through blocks).
+    fn parse_stmt_kind(&mut self) -> (StmtKind, bool) {
+        use TokenKind::*;
+        match self.kind() {
+            Let => self.parse_let(),
+            Struct => self.parse_struct(),
+            Impl => self.parse_impl(),
+            Type => self.parse_type_alias(),
+            Return => self.parse_return(),
+            Break | Continue | Suspend => self.parse_keyword_stmt(),
+            Throw => self.parse_throw(),
+            While => self.parse_while(),
+            For => self.parse_for(),
+            Try => self.parse_try(),
+            Turn if self.nth(1) == LBrace => self.parse_turn_stmt(),
+            LBrace if !self.map_ahead() => self.parse_block_stmt(),
+            If => self.parse_if_stmt(),
+            kind if !can_start_expr(kind) => self.stmt_error(),
+            _ => self.parse_expr_stmt(),
+        }
     }
 
     /// The `;` after a statement, or recovery if the statement was broken.
@@ -143,12 +149,46 @@ impl Parser<'_> {
     /// `{k: …`) rather than a block: no statement starts with `name :`.
     fn map_ahead(&self) -> bool {
         let key = self.nth(1);
-        (key == TokenKind::Str || key == TokenKind::Ident || key.is_keyword()) && self.nth(2) == TokenKind::Colon
+        (key == TokenKind::Str || key == TokenKind::Ident || key.is_keyword())
+            && self.nth(2) == TokenKind::Colon
     }
 
-    fn keyword_stmt(&mut self, kind: StmtKind) -> StmtKind {
+    /// `"break" | "continue" | "suspend"`
+    fn parse_keyword_stmt(&mut self) -> (StmtKind, bool) {
+        let kind = match self.bump().kind {
+            TokenKind::Break => StmtKind::Break,
+            TokenKind::Continue => StmtKind::Continue,
+            _ => StmtKind::Suspend,
+        };
+        (kind, true)
+    }
+
+    /// `"throw" expr`
+    fn parse_throw(&mut self) -> (StmtKind, bool) {
         self.bump();
-        kind
+        (StmtKind::Throw(self.parse_expr()), true)
+    }
+
+    /// `"turn" block`
+    fn parse_turn_stmt(&mut self) -> (StmtKind, bool) {
+        self.bump();
+        (StmtKind::Turn(self.parse_block()), false)
+    }
+
+    fn parse_block_stmt(&mut self) -> (StmtKind, bool) {
+        (StmtKind::Block(self.parse_block()), false)
+    }
+
+    /// `if` at statement start: the `if` expression alone, no `;` needed.
+    fn parse_if_stmt(&mut self) -> (StmtKind, bool) {
+        (StmtKind::Expr(self.parse_if()), false)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn stmt_error(&mut self) -> (StmtKind, bool) {
+        self.expected("a statement", "expected a statement");
+        (StmtKind::Error, false)
     }
 
     /// A name at a binding site (`let`, `for`, parameters, declarations).
@@ -160,41 +200,55 @@ impl Parser<'_> {
         }
         let mut diag = self.error_expected(what, "expected a name");
         if kind.is_keyword() {
-            diag = diag.with_hint(format!("`{}` is a keyword and cannot be used as a name", kind.text()));
+            diag = diag.with_hint(format!(
+                "`{}` is a keyword and cannot be used as a name",
+                kind.text()
+            ));
         }
         self.emit(diag);
         None
     }
 
     /// `"let" NAME (":" type)? "=" expr`
-    fn parse_let(&mut self) -> StmtKind {
+    fn parse_let(&mut self) -> (StmtKind, bool) {
         self.bump();
-        let Some(name) = self.parse_binding_name("a name after `let`") else {
-            return StmtKind::Error;
+        let Some((name, ty)) = self.parse_let_head() else {
+            return (StmtKind::Error, true);
         };
-        let ty = if self.eat(TokenKind::Colon) { Some(self.parse_type()) } else { None };
+        let mut value = self.parse_expr();
+        set_fn_name(&mut value, &name.name);
+        (StmtKind::Let { name, ty, value }, true)
+    }
+
+    /// `NAME (":" type)? "="`
+    #[inline(never)]
+    fn parse_let_head(&mut self) -> Option<(Ident, Option<TypeExpr>)> {
+        let name = self.parse_binding_name("a name after `let`")?;
+        let ty = if self.eat(TokenKind::Colon) {
+            Some(self.parse_type())
+        } else {
+            None
+        };
         if !self.at(TokenKind::Eq) {
             let diag = self
                 .error_expected("`=` after the name in `let`", "expected `=`")
                 .with_hint("a `let` needs a value: `let x = …;`");
             self.emit(diag);
-            return StmtKind::Error;
+            return None;
         }
         self.bump();
-        let mut value = self.parse_expr();
-        set_fn_name(&mut value, &name.name);
-        StmtKind::Let { name, ty, value }
+        Some((name, ty))
     }
 
     /// `"struct" NAME "{" fields "}"`
-    fn parse_struct(&mut self) -> StmtKind {
+    fn parse_struct(&mut self) -> (StmtKind, bool) {
         let start = self.bump().span;
         let Some(name) = self.parse_binding_name("a struct name after `struct`") else {
-            return StmtKind::Error;
+            return (StmtKind::Error, false);
         };
         if !self.at(TokenKind::LBrace) {
             self.expected("`{` after the struct name", "expected `{`");
-            return StmtKind::Error;
+            return (StmtKind::Error, false);
         }
         let open = self.bump();
         let (fields, _) = self.comma_list(open.span, TokenKind::RBrace, |p| {
@@ -205,18 +259,25 @@ impl Parser<'_> {
             let ty = p.parse_type();
             Some(FieldDecl { name, ty })
         });
-        StmtKind::Struct(StructDecl { name, fields, span: self.span_from(start) })
+        (
+            StmtKind::Struct(StructDecl {
+                name,
+                fields,
+                span: self.span_from(start),
+            }),
+            false,
+        )
     }
 
     /// `"impl" NAME "{" ("let" NAME "=" expr ";")* "}"`
-    fn parse_impl(&mut self) -> StmtKind {
+    fn parse_impl(&mut self) -> (StmtKind, bool) {
         self.bump();
         let Some(ty) = self.parse_binding_name("a struct name after `impl`") else {
-            return StmtKind::Error;
+            return (StmtKind::Error, false);
         };
         if !self.at(TokenKind::LBrace) {
             self.expected("`{` after the struct name", "expected `{`");
-            return StmtKind::Error;
+            return (StmtKind::Error, false);
         }
         let open = self.bump();
         let mut methods = Vec::new();
@@ -247,7 +308,7 @@ impl Parser<'_> {
             }
         }
         self.expect_closing(TokenKind::RBrace, open.span);
-        StmtKind::Impl { ty, methods }
+        (StmtKind::Impl { ty, methods }, false)
     }
 
     /// `"let" NAME "=" expr` inside `impl`; the value must be a function.
@@ -270,63 +331,80 @@ impl Parser<'_> {
     }
 
     /// `"type" NAME "=" type`
-    fn parse_type_alias(&mut self) -> StmtKind {
+    fn parse_type_alias(&mut self) -> (StmtKind, bool) {
         self.bump();
         let Some(name) = self.parse_binding_name("a type name after `type`") else {
-            return StmtKind::Error;
+            return (StmtKind::Error, true);
         };
         if !self.expect(TokenKind::Eq, " after the type name") {
-            return StmtKind::Error;
+            return (StmtKind::Error, true);
         }
         let ty = self.parse_type();
-        StmtKind::TypeAlias { name, ty }
+        (StmtKind::TypeAlias { name, ty }, true)
     }
 
     /// `"return" expr?`
-    fn parse_return(&mut self) -> StmtKind {
+    fn parse_return(&mut self) -> (StmtKind, bool) {
         self.bump();
         let value = match self.kind() {
             TokenKind::Semi | TokenKind::RBrace | TokenKind::Eof => None,
             _ => Some(self.parse_expr()),
         };
-        StmtKind::Return(value)
+        (StmtKind::Return(value), true)
     }
 
     /// `"while" expr_no_struct block`
-    fn parse_while(&mut self) -> StmtKind {
+    fn parse_while(&mut self) -> (StmtKind, bool) {
         self.bump();
         let cond = self.parse_expr_no_struct();
         let body = self.parse_block();
-        StmtKind::While { cond, body }
+        (StmtKind::While { cond, body }, false)
     }
 
     /// `"for" NAME "in" expr_no_struct block`
-    fn parse_for(&mut self) -> StmtKind {
+    fn parse_for(&mut self) -> (StmtKind, bool) {
         self.bump();
-        let Some(var) = self.parse_binding_name("a loop variable after `for`") else {
-            return StmtKind::Error;
+        let Some(var) = self.parse_for_head() else {
+            return (StmtKind::Error, false);
         };
-        if !self.expect(TokenKind::In, " after the loop variable") {
-            return StmtKind::Error;
-        }
         let iter = self.parse_expr_no_struct();
         let body = self.parse_block();
-        StmtKind::For { var, iter, body }
+        (StmtKind::For { var, iter, body }, false)
+    }
+
+    /// `NAME "in"`
+    #[inline(never)]
+    fn parse_for_head(&mut self) -> Option<Ident> {
+        let var = self.parse_binding_name("a loop variable after `for`")?;
+        if !self.expect(TokenKind::In, " after the loop variable") {
+            return None;
+        }
+        Some(var)
     }
 
     /// `"try" block "catch" ("(" NAME ")" | NAME)? block`
-    fn parse_try(&mut self) -> StmtKind {
+    fn parse_try(&mut self) -> (StmtKind, bool) {
         self.bump();
         let body = self.parse_block();
         if !self.eat(TokenKind::Catch) {
-            let diag = self
-                .error_expected("`catch` after the `try` block", "expected `catch`")
-                .with_hint("a `try` needs a handler: `try { … } catch (e) { … }`");
-            self.emit(diag);
-            let here = self.cur().span.start;
-            return StmtKind::Try { body, catch_var: None, handler: Block { stmts: Vec::new(), span: Span::new(here, here) } };
+            return self.missing_catch(body);
         }
-        let catch_var = match self.kind() {
+        let catch_var = self.parse_catch_var();
+        let handler = self.parse_block();
+        (
+            StmtKind::Try {
+                body,
+                catch_var,
+                handler,
+            },
+            false,
+        )
+    }
+
+    /// `("(" NAME ")" | NAME)?` after `catch`.
+    #[inline(never)]
+    fn parse_catch_var(&mut self) -> Option<Ident> {
+        match self.kind() {
             TokenKind::LParen => {
                 let open = self.bump();
                 let var = self.parse_binding_name("the error's name in `catch (…)`");
@@ -335,19 +413,45 @@ impl Parser<'_> {
             }
             TokenKind::Ident => Some(self.ident_from_cur()),
             _ => None,
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn missing_catch(&mut self, body: Block) -> (StmtKind, bool) {
+        let diag = self
+            .error_expected("`catch` after the `try` block", "expected `catch`")
+            .with_hint("a `try` needs a handler: `try { … } catch (e) { … }`");
+        self.emit(diag);
+        let here = self.cur().span.start;
+        let handler = Block {
+            stmts: Vec::new(),
+            span: Span::new(here, here),
         };
-        let handler = self.parse_block();
-        StmtKind::Try { body, catch_var, handler }
+        (
+            StmtKind::Try {
+                body,
+                catch_var: None,
+                handler,
+            },
+            false,
+        )
     }
 
     /// `expr ("=" expr)?`: an expression statement or an assignment. Returns
     /// the statement and whether it needs a `;`.
     fn parse_expr_stmt(&mut self) -> (StmtKind, bool) {
         let target = self.parse_expr();
-        if !self.at(TokenKind::Eq) {
-            let needs_semi = !ends_with_block(&target);
-            return (StmtKind::Expr(target), needs_semi);
+        if self.at(TokenKind::Eq) {
+            return self.parse_assign(target);
         }
+        let needs_semi = !ends_with_block(&target);
+        (StmtKind::Expr(target), needs_semi)
+    }
+
+    /// `"=" expr` after an assignment target.
+    #[inline(never)]
+    fn parse_assign(&mut self, target: Expr) -> (StmtKind, bool) {
         self.bump();
         let target = if is_assignable(&target) || matches!(target.kind, ExprKind::Error) {
             target
@@ -355,7 +459,9 @@ impl Parser<'_> {
             self.report(
                 Diagnostic::error("E0004", "invalid assignment target", target.span)
                     .with_label("cannot be assigned to")
-                    .with_hint("only a name, a field (`a.b`) or an element (`a[i]`) can be assigned"),
+                    .with_hint(
+                        "only a name, a field (`a.b`) or an element (`a[i]`) can be assigned",
+                    ),
             );
             self.expr(ExprKind::Error, target.span)
         };
@@ -415,8 +521,12 @@ fn ends_with_block(expr: &Expr) -> bool {
     let mut cur = expr;
     loop {
         match &cur.kind {
-            ExprKind::If { .. } | ExprKind::Fn(_) | ExprKind::Block(_) | ExprKind::Infer { .. } => return true,
-            ExprKind::Unary { expr, .. } | ExprKind::Spawn { func: expr, .. } | ExprKind::Gather(expr) => cur = expr,
+            ExprKind::If { .. } | ExprKind::Fn(_) | ExprKind::Block(_) | ExprKind::Infer { .. } => {
+                return true
+            }
+            ExprKind::Unary { expr, .. }
+            | ExprKind::Spawn { func: expr, .. }
+            | ExprKind::Gather(expr) => cur = expr,
             ExprKind::Send { msg, .. } => cur = msg,
             ExprKind::Binary { rhs, .. } => cur = rhs,
             _ => return false,

@@ -28,7 +28,13 @@ impl Parser<'_> {
     fn parse_type_h(&mut self) -> (TypeExpr, u32) {
         if !self.enter() {
             let span = self.skip_type_tokens();
-            return (TypeExpr { kind: TypeKind::Error, span }, 1);
+            return (
+                TypeExpr {
+                    kind: TypeKind::Error,
+                    span,
+                },
+                1,
+            );
         }
         let (mut ty, mut height) = self.parse_type_primary();
         while self.at(TokenKind::Question) {
@@ -39,7 +45,10 @@ impl Parser<'_> {
             }
             height += 1;
             let span = ty.span.to(q.span);
-            ty = TypeExpr { kind: TypeKind::Optional(Box::new(ty)), span };
+            ty = TypeExpr {
+                kind: TypeKind::Optional(Box::new(ty)),
+                span,
+            };
         }
         self.leave();
         (ty, height)
@@ -71,7 +80,13 @@ impl Parser<'_> {
                     diag = diag.with_hint(format!("`{}` is a keyword, not a type", kind.text()));
                 }
                 self.emit(diag);
-                (TypeExpr { kind: TypeKind::Error, span: self.cur().span }, 1)
+                (
+                    TypeExpr {
+                        kind: TypeKind::Error,
+                        span: self.cur().span,
+                    },
+                    1,
+                )
             }
         }
     }
@@ -92,7 +107,11 @@ impl Parser<'_> {
             }
             self.expect_gt(open.span);
         }
-        self.bounded(TypeKind::Named { name, args }, self.span_from(start), height)
+        self.bounded(
+            TypeKind::Named { name, args },
+            self.span_from(start),
+            height,
+        )
     }
 
     /// `"Fn" "(" (type ("," type)* ","?)? ")" ("->" type)?`
@@ -118,7 +137,13 @@ impl Parser<'_> {
     fn bounded(&mut self, kind: TypeKind, span: Span, height: u32) -> (TypeExpr, u32) {
         if height > MAX_DEPTH as u32 {
             self.too_deep(span);
-            return (TypeExpr { kind: TypeKind::Error, span }, 1);
+            return (
+                TypeExpr {
+                    kind: TypeKind::Error,
+                    span,
+                },
+                1,
+            );
         }
         (TypeExpr { kind, span }, height)
     }
@@ -133,7 +158,10 @@ impl Parser<'_> {
             TokenKind::Ge => {
                 let split = tok.span.start + 1;
                 if let Some(slot) = self.tokens.get_mut(self.pos) {
-                    *slot = Token { kind: TokenKind::Eq, span: Span::new(split, tok.span.end) };
+                    *slot = Token {
+                        kind: TokenKind::Eq,
+                        span: Span::new(split, tok.span.end),
+                    };
                 }
                 self.prev_end = split;
             }

@@ -20,7 +20,10 @@ fn assert_one_too_deep(name: &str, src: String) {
     let diags = parse_small_stack(src);
     let deep: Vec<_> = diags.iter().filter(|d| d.code == "E0003").collect();
     assert_eq!(deep.len(), 1, "{name}: {diags:#?}");
-    assert_eq!(deep[0].message, format!("nesting is too deep (more than {MAX_DEPTH} levels)"));
+    assert_eq!(
+        deep[0].message,
+        format!("nesting is too deep (more than {MAX_DEPTH} levels)")
+    );
     assert_eq!(diags.len(), 1, "{name}: only the nesting error: {diags:#?}");
 }
 
@@ -40,24 +43,54 @@ fn cases(n: usize) -> Vec<(&'static str, String)> {
         ("not", format!("{}x", "!".repeat(n))),
         ("spawn", format!("{}f", "spawn ".repeat(n))),
         ("binary chain of parens", nested("(1 + ", "1", ")", n)),
-        ("right-nested binary", format!("{}1", "1 + (".repeat(n)) + &")".repeat(n)),
+        (
+            "right-nested binary",
+            format!("{}1", "1 + (".repeat(n)) + &")".repeat(n),
+        ),
         ("long binary chain", format!("1{}", " + 1".repeat(n))),
         ("long postfix chain", format!("a{}", ".b".repeat(n))),
         ("long call chain", format!("f{}", "()".repeat(n))),
         ("calls", nested("f(", "1", ")", n)),
         ("indexes", nested("a[", "1", "]", n)),
         ("closures", nested("turn { ", "1", " }", n)),
-        ("maps", format!("let m = {}1{};", "{\"a\": ".repeat(n), "}".repeat(n))),
-        ("struct literals", format!("let p = {}1{};", "P { x: ".repeat(n), " }".repeat(n))),
-        ("if conditions", format!("{}x{}", "if ".repeat(n), " { }".repeat(n))),
-        ("else if", format!("if a {{ }}{}", " else if a { }".repeat(n))),
+        (
+            "maps",
+            format!("let m = {}1{};", "{\"a\": ".repeat(n), "}".repeat(n)),
+        ),
+        (
+            "struct literals",
+            format!("let p = {}1{};", "P { x: ".repeat(n), " }".repeat(n)),
+        ),
+        (
+            "if conditions",
+            format!("{}x{}", "if ".repeat(n), " { }".repeat(n)),
+        ),
+        (
+            "else if",
+            format!("if a {{ }}{}", " else if a { }".repeat(n)),
+        ),
         ("while", nested("while x { ", "", "}", n)),
         ("send", format!("{}m", "send p, ".repeat(n))),
-        ("receive timeout", format!("{}1", "receive timeout ".repeat(n))),
-        ("generic types", format!("let x: {}Num{} = 1;", "List<".repeat(n), ">".repeat(n))),
-        ("fn types", format!("let x: {}Num{} = 1;", "Fn(".repeat(n), ")".repeat(n))),
-        ("optional types", format!("let x: Num{} = 1;", "?".repeat(n))),
-        ("paren types", format!("let x: {}Num{} = 1;", "(".repeat(n), ")".repeat(n))),
+        (
+            "receive timeout",
+            format!("{}1", "receive timeout ".repeat(n)),
+        ),
+        (
+            "generic types",
+            format!("let x: {}Num{} = 1;", "List<".repeat(n), ">".repeat(n)),
+        ),
+        (
+            "fn types",
+            format!("let x: {}Num{} = 1;", "Fn(".repeat(n), ")".repeat(n)),
+        ),
+        (
+            "optional types",
+            format!("let x: Num{} = 1;", "?".repeat(n)),
+        ),
+        (
+            "paren types",
+            format!("let x: {}Num{} = 1;", "(".repeat(n), ")".repeat(n)),
+        ),
     ]
 }
 
@@ -104,16 +137,29 @@ fn nesting_up_to_the_limit_fits_on_a_small_stack() {
         ("blocks", "{ ", " }"),
         ("if", "if x { ", " }"),
         ("struct literal", "P { a: ", " }"),
+        ("method calls", "a.m(", ")"),
+        ("let closures", "let f = turn { ", " };"),
+        ("lists of maps", "[{\"a\": ", "}]"),
+        ("indexes", "a[", "]"),
+        ("binary with parens", "1 + (", ")"),
+        ("send", "send p, f(", ")"),
     ] {
         let n = MAX_DEPTH - 10;
         let diags = parse_small_stack(nested(open, "1", close, n));
-        assert!(diags.iter().all(|d| d.code == "E0003"), "{name}: {diags:#?}");
+        assert!(
+            diags.iter().all(|d| d.code == "E0003"),
+            "{name}: {diags:#?}"
+        );
     }
 }
 
 #[test]
 fn other_errors_are_still_reported_after_a_deep_one() {
-    let src = format!("let a = {}1{};\nlet b = ;\nlet c = (;", "(".repeat(1000), ")".repeat(1000));
+    let src = format!(
+        "let a = {}1{};\nlet b = ;\nlet c = (;",
+        "(".repeat(1000),
+        ")".repeat(1000)
+    );
     let diags = parse_small_stack(src);
     let codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
     assert_eq!(codes, vec!["E0003", "E0002", "E0002"]);

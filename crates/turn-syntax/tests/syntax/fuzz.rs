@@ -8,20 +8,110 @@ use turn_syntax::parse;
 use turn_syntax::parser::MAX_DIAGNOSTICS;
 
 const TOKENS: &[&str] = &[
-    "let", "struct", "impl", "type", "turn", "return", "if", "else", "while", "for", "in", "break", "continue",
-    "try", "catch", "throw", "use", "grant", "identity", "infer", "confidence", "spawn", "spawn_link",
-    "spawn_each", "gather", "send", "receive", "timeout", "self", "this", "suspend", "context", "remember",
-    "recall", "call", "true", "false", "null", "and", "or", "vec", "schema", "(", ")", "{", "}", "[", "]", ",",
-    ";", ":", "::", ".", "..", "=", "==", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "%", "!", "?", "->",
-    "~>", "&&", "||", "x", "y", "P", "Num", "List", "Fn", "Map", "1", "2.5", "1e", "1.2.3", "\"s\"", "\"\\q\"",
-    "\"open", "/*", "*/", "//", "@", "\n", "é", "\u{0}",
+    "let",
+    "struct",
+    "impl",
+    "type",
+    "turn",
+    "return",
+    "if",
+    "else",
+    "while",
+    "for",
+    "in",
+    "break",
+    "continue",
+    "try",
+    "catch",
+    "throw",
+    "use",
+    "grant",
+    "identity",
+    "infer",
+    "confidence",
+    "spawn",
+    "spawn_link",
+    "spawn_each",
+    "gather",
+    "send",
+    "receive",
+    "timeout",
+    "self",
+    "this",
+    "suspend",
+    "context",
+    "remember",
+    "recall",
+    "call",
+    "true",
+    "false",
+    "null",
+    "and",
+    "or",
+    "vec",
+    "schema",
+    "(",
+    ")",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ";",
+    ":",
+    "::",
+    ".",
+    "..",
+    "=",
+    "==",
+    "!=",
+    "<",
+    ">",
+    "<=",
+    ">=",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "!",
+    "?",
+    "->",
+    "~>",
+    "&&",
+    "||",
+    "x",
+    "y",
+    "P",
+    "Num",
+    "List",
+    "Fn",
+    "Map",
+    "1",
+    "2.5",
+    "1e",
+    "1.2.3",
+    "\"s\"",
+    "\"\\q\"",
+    "\"open",
+    "/*",
+    "*/",
+    "//",
+    "@",
+    "\n",
+    "é",
+    "\u{0}",
 ];
 
 fn check(src: &str) {
     let parsed = parse(src);
     assert!(parsed.diagnostics.len() <= MAX_DIAGNOSTICS + 1);
     for d in &parsed.diagnostics {
-        assert!(src.get(d.span.range()).is_some(), "diagnostic span {:?} outside {src:?}", d.span);
+        assert!(
+            src.get(d.span.range()).is_some(),
+            "diagnostic span {:?} outside {src:?}",
+            d.span
+        );
         assert!(d.code.starts_with("E000"));
         for label in &d.labels {
             assert!(src.get(label.span.range()).is_some());
@@ -34,16 +124,26 @@ fn check(src: &str) {
 fn check_file(src: &str, file: &File) {
     fn expr(src: &str, e: &Expr, count: u32) {
         assert!(e.id < count);
-        assert!(src.get(e.span.range()).is_some(), "expression span {:?} outside {src:?}", e.span);
+        assert!(
+            src.get(e.span.range()).is_some(),
+            "expression span {:?} outside {src:?}",
+            e.span
+        );
     }
     fn stmt(src: &str, s: &Stmt, count: u32) {
-        assert!(src.get(s.span.range()).is_some(), "statement span {:?} outside {src:?}", s.span);
+        assert!(
+            src.get(s.span.range()).is_some(),
+            "statement span {:?} outside {src:?}",
+            s.span
+        );
         match &s.kind {
             StmtKind::Let { name, value, .. } => {
                 assert!(name.id < count);
                 expr(src, value, count);
             }
-            StmtKind::Expr(e) | StmtKind::Throw(e) | StmtKind::Return(Some(e)) => expr(src, e, count),
+            StmtKind::Expr(e) | StmtKind::Throw(e) | StmtKind::Return(Some(e)) => {
+                expr(src, e, count)
+            }
             StmtKind::Assign { target, value } => {
                 expr(src, target, count);
                 expr(src, value, count);

@@ -36,7 +36,11 @@ fn errors_in_different_constructs() {
     let last = parsed.file.stmts.last().unwrap();
     assert!(matches!(&last.kind, StmtKind::Let { name, .. } if name.name == "fine"));
     // The struct keeps its good field.
-    let has_struct = parsed.file.stmts.iter().any(|s| matches!(&s.kind, StmtKind::Struct(d) if d.fields.len() == 1));
+    let has_struct = parsed
+        .file
+        .stmts
+        .iter()
+        .any(|s| matches!(&s.kind, StmtKind::Struct(d) if d.fields.len() == 1));
     assert!(has_struct);
 }
 
@@ -67,7 +71,10 @@ fn lexical_errors_are_not_reported_twice() {
     assert_eq!(codes("let x = 1 @ 2;"), vec!["E0001"]);
     assert_eq!(codes("let x = @;"), vec!["E0001"]);
     assert_eq!(codes("f(@, 1);"), vec!["E0001"]);
-    assert_eq!(codes("let x = 1.2.3; let y = \"\\q\";"), vec!["E0001", "E0001"]);
+    assert_eq!(
+        codes("let x = 1.2.3; let y = \"\\q\";"),
+        vec!["E0001", "E0001"]
+    );
     assert_eq!(codes("let x = \"abc"), vec!["E0001"]);
 }
 
@@ -78,7 +85,8 @@ fn one_diagnostic_per_position() {
     let n = starts.len();
     starts.dedup();
     assert_eq!(starts.len(), n);
-    assert_eq!(n, 3, "{:#?}", parsed.diagnostics);
+    // `let =`, the first `)`, and each empty argument of `f(,,,)`.
+    assert_eq!(n, 5, "{:#?}", parsed.diagnostics);
 }
 
 #[test]
@@ -103,8 +111,14 @@ fn unclosed_block_at_end_of_file() {
 fn keywords_are_not_names() {
     let parsed = parse("let if = 1; let ok = 2;");
     assert_eq!(parsed.diagnostics.len(), 1);
-    assert_eq!(parsed.diagnostics[0].message, "expected a name after `let`, found `if`");
-    assert_eq!(parsed.diagnostics[0].hint.as_deref(), Some("`if` is a keyword and cannot be used as a name"));
+    assert_eq!(
+        parsed.diagnostics[0].message,
+        "expected a name after `let`, found `if`"
+    );
+    assert_eq!(
+        parsed.diagnostics[0].hint.as_deref(),
+        Some("`if` is a keyword and cannot be used as a name")
+    );
     assert_eq!(parsed.file.stmts.len(), 2);
 }
 
@@ -112,7 +126,11 @@ fn keywords_are_not_names() {
 fn statement_keyword_inside_an_expression() {
     let (tree, diags) = with_errors("let x = let y = 1;");
     assert_eq!(diags.len(), 1);
-    assert!(diags[0].hint.as_deref().unwrap().contains("starts a statement"));
+    assert!(diags[0]
+        .hint
+        .as_deref()
+        .unwrap()
+        .contains("starts a statement"));
     assert_eq!(tree, "(let x ERR) (let y 1)");
 }
 
@@ -120,7 +138,10 @@ fn statement_keyword_inside_an_expression() {
 fn end_of_file_in_expression() {
     let (_, diags) = with_errors("let x = ");
     assert_eq!(diags.len(), 1);
-    assert_eq!(diags[0].message, "expected an expression, found end of file");
+    assert_eq!(
+        diags[0].message,
+        "expected an expression, found end of file"
+    );
     let (_, diags) = with_errors("let x = f(1, ");
     assert_eq!(diags.len(), 1);
     let (_, diags) = with_errors("let x = 1 +");
@@ -144,7 +165,17 @@ fn struct_body_recovery() {
     let (tree, diags) = with_errors("struct P { x: Num; y: Str } let a = 1;");
     assert_eq!(diags.len(), 1);
     assert_eq!(diags[0].message, "expected `,` or `}`, found `;`");
-    assert_eq!(tree, "(struct P (x Num)) (let a 1)");
+    assert_eq!(
+        diags[0].hint.as_deref(),
+        Some("separate entries with `,`, not `;`")
+    );
+    assert_eq!(tree, "(struct P (x Num) (y Str)) (let a 1)");
+    let (tree, diags) = with_errors("struct P { x Num, y: Str } let a = 1;");
+    assert_eq!(diags.len(), 1);
+    assert_eq!(tree, "(struct P (y Str)) (let a 1)");
+    let (tree, diags) = with_errors("let g = [1, 2; let a = 1;");
+    assert_eq!(diags.len(), 1);
+    assert_eq!(tree, "(let g (list 1 2)) (let a 1)");
 }
 
 #[test]
@@ -153,7 +184,11 @@ fn garbage_is_capped() {
     let parsed = parse(&src);
     assert_eq!(parsed.diagnostics.len(), MAX_DIAGNOSTICS + 1);
     let last = parsed.diagnostics.last().unwrap();
-    assert!(last.message.starts_with("too many errors"), "{}", last.message);
+    assert!(
+        last.message.starts_with("too many errors"),
+        "{}",
+        last.message
+    );
     let src = "@ ; ".repeat(1000);
     let parsed = parse(&src);
     assert_eq!(parsed.diagnostics.len(), MAX_DIAGNOSTICS + 1);
@@ -161,12 +196,37 @@ fn garbage_is_capped() {
 
 #[test]
 fn messages_are_lowercase_with_backticks() {
-    let srcs = ["let x = ;", "f(a b);", "let x: = 1;", "let 1 = 2;", "while { }", "x.1;", "1 = 2;", "use 1;"];
+    let srcs = [
+        "let x = ;",
+        "f(a b);",
+        "let x: = 1;",
+        "let 1 = 2;",
+        "while { }",
+        "x.1;",
+        "1 = 2;",
+        "use 1;",
+    ];
     for src in srcs {
         for d in parse(src).diagnostics {
             let first = d.message.chars().next().unwrap();
             assert!(!first.is_uppercase(), "{src}: {}", d.message);
             assert!(!d.label.is_empty(), "{src}: {} has no label", d.message);
         }
+    }
+}
+
+#[test]
+fn missing_condition() {
+    for src in ["while { x; }", "if { x } else { y }", "for a in { x; }"] {
+        let (_, diags) = with_errors(src);
+        assert_eq!(diags.len(), 1, "{src}: {diags:#?}");
+        assert_eq!(
+            diags[0].message, "expected an expression, found `{`",
+            "{src}"
+        );
+        assert_eq!(
+            diags[0].hint.as_deref(),
+            Some("the condition is missing before the `{`")
+        );
     }
 }

@@ -9,7 +9,10 @@ pub fn file(file: &File) -> String {
 }
 
 pub fn block(b: &Block) -> String {
-    format!("{{{}}}", b.stmts.iter().map(stmt).collect::<Vec<_>>().join(" "))
+    format!(
+        "{{{}}}",
+        b.stmts.iter().map(stmt).collect::<Vec<_>>().join(" ")
+    )
 }
 
 pub fn stmt(s: &Stmt) -> String {
@@ -23,26 +26,41 @@ pub fn stmt(s: &Stmt) -> String {
         StmtKind::Return(None) => "(return)".into(),
         StmtKind::Return(Some(e)) => format!("(return {})", expr(e)),
         StmtKind::While { cond, body } => format!("(while {} {})", expr(cond), block(body)),
-        StmtKind::For { var, iter, body } => format!("(for {} {} {})", var.name, expr(iter), block(body)),
+        StmtKind::For { var, iter, body } => {
+            format!("(for {} {} {})", var.name, expr(iter), block(body))
+        }
         StmtKind::Break => "break".into(),
         StmtKind::Continue => "continue".into(),
-        StmtKind::Try { body, catch_var, handler } => format!(
+        StmtKind::Try {
+            body,
+            catch_var,
+            handler,
+        } => format!(
             "(try {} catch {}{})",
             block(body),
-            catch_var.as_ref().map(|v| format!("{} ", v.name)).unwrap_or_default(),
+            catch_var
+                .as_ref()
+                .map(|v| format!("{} ", v.name))
+                .unwrap_or_default(),
             block(handler)
         ),
         StmtKind::Throw(e) => format!("(throw {})", expr(e)),
         StmtKind::Turn(b) => format!("(turn {})", block(b)),
         StmtKind::Block(b) => block(b),
         StmtKind::Struct(d) => {
-            let fields: Vec<String> =
-                d.fields.iter().map(|f| format!(" ({} {})", f.name.name, type_(&f.ty))).collect();
+            let fields: Vec<String> = d
+                .fields
+                .iter()
+                .map(|f| format!(" ({} {})", f.name.name, type_(&f.ty)))
+                .collect();
             format!("(struct {}{})", d.name.name, fields.concat())
         }
         StmtKind::TypeAlias { name, ty } => format!("(type {} {})", name.name, type_(ty)),
         StmtKind::Impl { ty, methods } => {
-            let ms: Vec<String> = methods.iter().map(|m| format!(" ({} {})", m.name.name, expr(&m.value))).collect();
+            let ms: Vec<String> = methods
+                .iter()
+                .map(|m| format!(" ({} {})", m.name.name, expr(&m.value)))
+                .collect();
             format!("(impl {}{})", ty.name, ms.concat())
         }
         StmtKind::Suspend => "suspend".into(),
@@ -66,12 +84,25 @@ pub fn expr(e: &Expr) -> String {
         ExprKind::List(items) => format!("(list{})", list(items)),
         ExprKind::Vector(items) => format!("(vec{})", list(items)),
         ExprKind::Map(entries) => {
-            let es: Vec<String> = entries.iter().map(|en| format!(" ({:?} {})", en.key, expr(&en.value))).collect();
+            let es: Vec<String> = entries
+                .iter()
+                .map(|en| format!(" ({:?} {})", en.key, expr(&en.value)))
+                .collect();
             format!("(map{})", es.concat())
         }
-        ExprKind::Struct { name, fields, spread } => {
-            let fs: Vec<String> = fields.iter().map(|f| format!(" ({} {})", f.name.name, expr(&f.value))).collect();
-            let sp = spread.as_ref().map(|s| format!(" (.. {})", expr(s))).unwrap_or_default();
+        ExprKind::Struct {
+            name,
+            fields,
+            spread,
+        } => {
+            let fs: Vec<String> = fields
+                .iter()
+                .map(|f| format!(" ({} {})", f.name.name, expr(&f.value)))
+                .collect();
+            let sp = spread
+                .as_ref()
+                .map(|s| format!(" (.. {})", expr(s)))
+                .unwrap_or_default();
             format!("(struct {}{}{})", name.name, fs.concat(), sp)
         }
         ExprKind::Fn(f) => {
@@ -84,8 +115,18 @@ pub fn expr(e: &Expr) -> String {
                     None => p.name.name.clone(),
                 })
                 .collect();
-            let ret = f.ret.as_ref().map(|t| format!(" -> {}", type_(t))).unwrap_or_default();
-            format!("(fn {}({}){} {})", name, params.join(", "), ret, block(&f.body))
+            let ret = f
+                .ret
+                .as_ref()
+                .map(|t| format!(" -> {}", type_(t)))
+                .unwrap_or_default();
+            format!(
+                "(fn {}({}){} {})",
+                name,
+                params.join(", "),
+                ret,
+                block(&f.body)
+            )
         }
         ExprKind::Unary { op, expr: inner } => {
             let op = match op {
@@ -115,7 +156,9 @@ pub fn expr(e: &Expr) -> String {
             format!("({op} {} {})", expr(lhs), expr(rhs))
         }
         ExprKind::Call { callee, args } => format!("(call {}{})", expr(callee), list(args)),
-        ExprKind::MethodCall { recv, name, args } => format!("(method {} {}{})", expr(recv), name.name, list(args)),
+        ExprKind::MethodCall { recv, name, args } => {
+            format!("(method {} {}{})", expr(recv), name.name, list(args))
+        }
         ExprKind::Index { base, index } => format!("(index {} {})", expr(base), expr(index)),
         ExprKind::Field { base, name } => format!("(field {} {})", expr(base), name.name),
         ExprKind::If { cond, then, else_ } => match else_ {
@@ -134,7 +177,9 @@ pub fn expr(e: &Expr) -> String {
         ExprKind::Receive { timeout: Some(t) } => format!("(receive timeout {})", expr(t)),
         ExprKind::Grant { kind, name } => format!("(grant {} {})", kind.name, expr(name)),
         ExprKind::Use(UseTarget::Path(p)) => format!("(use {p:?})"),
-        ExprKind::Use(UseTarget::Schema { protocol, source }) => format!("(use schema {} {source:?})", protocol.name),
+        ExprKind::Use(UseTarget::Schema { protocol, source }) => {
+            format!("(use schema {} {source:?})", protocol.name)
+        }
         ExprKind::Context { method, args } => format!("(context {}{})", method.name, list(args)),
         ExprKind::Intrinsic { kind, args } => {
             let k = match kind {
@@ -153,7 +198,10 @@ pub fn type_(t: &TypeExpr) -> String {
     match &t.kind {
         TypeKind::Named { name, args } if args.is_empty() => name.clone(),
         TypeKind::Named { name, args } => {
-            format!("{name}<{}>", args.iter().map(type_).collect::<Vec<_>>().join(", "))
+            format!(
+                "{name}<{}>",
+                args.iter().map(type_).collect::<Vec<_>>().join(", ")
+            )
         }
         TypeKind::Fn { params, ret } => {
             let ps = params.iter().map(type_).collect::<Vec<_>>().join(", ");
@@ -171,7 +219,11 @@ pub fn type_(t: &TypeExpr) -> String {
 #[track_caller]
 pub fn ok(src: &str) -> String {
     let parsed = parse(src);
-    assert!(parsed.diagnostics.is_empty(), "unexpected diagnostics for {src:?}: {:#?}", parsed.diagnostics);
+    assert!(
+        parsed.diagnostics.is_empty(),
+        "unexpected diagnostics for {src:?}: {:#?}",
+        parsed.diagnostics
+    );
     file(&parsed.file)
 }
 
