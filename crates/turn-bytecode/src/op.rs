@@ -26,6 +26,9 @@ pub enum Op {
     /// declaration of a variable that some closure captures.
     DeclCell(u16),
     LoadCell(u16),
+    /// Put a fresh cell holding "not yet defined" in the slot: a hoisted
+    /// function binding before its `let` runs.
+    DeclUndef(u16),
     StoreCell(u16),
     LoadUpval(u16),
     StoreUpval(u16),

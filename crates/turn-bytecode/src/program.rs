@@ -84,6 +84,11 @@ pub struct Function {
     /// Total local slots, parameters (and `this`) included.
     pub slots: u16,
     pub upvalues: Vec<UpvalueSource>,
+    /// The variable name of each upvalue (for error messages).
+    pub upvalue_names: Vec<String>,
+    /// Leading parameters a call must give; trailing optional (`T?`)
+    /// parameters may be left out and are null.
+    pub min_arity: u16,
     pub code: Vec<Op>,
     /// The source span of each instruction (same length as `code`).
     pub spans: Vec<Span>,

@@ -64,7 +64,7 @@ impl<'a> fmt::Display for TyDisplay<'a> {
         let d = move |t: &'a Ty| TyDisplay { ty: t, structs };
         match self.ty {
             Ty::Any => f.write_str("Any"),
-            Ty::Void => f.write_str("Void"),
+            Ty::Void => f.write_str("Null"),
             Ty::Num => f.write_str("Num"),
             Ty::Str => f.write_str("Str"),
             Ty::Bool => f.write_str("Bool"),

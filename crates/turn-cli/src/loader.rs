@@ -23,16 +23,6 @@ impl ModuleLoader for FsLoader {
             }
             _ => PathBuf::from(path),
         };
-        let meta = std::fs::metadata(&full).map_err(|e| format!("{}: {e}", full.display()))?;
-        if meta.is_dir() {
-            return Err(format!("{} is a directory", full.display()));
-        }
-        if meta.len() > MAX_SOURCE_BYTES {
-            return Err(format!("{} is larger than 16 MiB", full.display()));
-        }
-        let bytes = std::fs::read(&full).map_err(|e| format!("{}: {e}", full.display()))?;
-        let text = String::from_utf8(bytes).map_err(|e| format!("{} is not UTF-8 (byte {})", full.display(), e.utf8_error().valid_up_to()))?;
-        let key = std::fs::canonicalize(&full).unwrap_or(full.clone()).to_string_lossy().into_owned();
         let display = match (&self.display_root, from) {
             (Some(root), _) => relative_to(&full, root),
             (None, None) => path.to_string(),
@@ -41,6 +31,17 @@ impl ModuleLoader for FsLoader {
                 Err(_) => full.to_string_lossy().into_owned(),
             },
         };
+        let meta = std::fs::metadata(&full).map_err(|e| format!("{display}: {e}"))?;
+        if meta.is_dir() {
+            return Err(format!("{display} is a directory"));
+        }
+        if meta.len() > MAX_SOURCE_BYTES {
+            return Err(format!("{display} is larger than 16 MiB"));
+        }
+        let bytes = std::fs::read(&full).map_err(|e| format!("{display}: {e}"))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|e| format!("{display} is not UTF-8 (byte {})", e.utf8_error().valid_up_to()))?;
+        let key = std::fs::canonicalize(&full).unwrap_or(full.clone()).to_string_lossy().into_owned();
         Ok(LoadedFile { key, display, text })
     }
 }

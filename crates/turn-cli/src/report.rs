@@ -102,7 +102,16 @@ pub fn render_uncaught(u: &Uncaught, program: &Program) -> String {
     }
     if !u.trace.is_empty() {
         s.push_str("stack trace (most recent call first):\n");
-        for f in &u.trace {
+        // Runaway recursion makes traces of thousands of frames: keep both ends.
+        const KEEP: usize = 10;
+        let n = u.trace.len();
+        for (i, f) in u.trace.iter().enumerate() {
+            if n > 2 * KEEP + 1 && i == KEEP {
+                s.push_str(&format!("  ... {} frames omitted ...\n", n - 2 * KEEP));
+            }
+            if n > 2 * KEEP + 1 && (KEEP..n - KEEP).contains(&i) {
+                continue;
+            }
             s.push_str(&format!("  at {} ({}:{}:{})\n", f.function, f.file, f.line, f.col));
         }
     }

@@ -115,6 +115,7 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
         b.emit_return();
         let mut func = b.finish(name, span, f.params.len() as u16, is_method, cell_params);
         func.params = f.params.iter().map(|p| p.name.name.clone()).collect();
+        func.min_arity = turn_sema::min_arity(&f.params) as u16;
         let mut diags = std::mem::take(&mut b.diags);
         self.diags.append(&mut diags);
         let idx = self.d.program.functions.len() as u32;
@@ -130,6 +131,7 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
             );
         }
         let upvalues = self.info.captures.iter().map(|b| self.d_upvalue_source(*b)).collect();
+        let upvalue_names = self.info.captures.iter().map(|b| self.an.bindings[*b as usize].name.clone()).collect();
         Function {
             name,
             file: self.file_index,
@@ -139,6 +141,8 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
             is_method,
             slots: self.next_slot.min(u16::MAX as u32) as u16,
             upvalues,
+            upvalue_names,
+            min_arity: arity,
             code: std::mem::take(&mut self.code),
             spans: std::mem::take(&mut self.spans),
             cell_params,
@@ -329,9 +333,8 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
     /// hoisted get their cell up front so earlier closures can capture it.
     pub fn stmts(&mut self, stmts: &[Stmt]) {
         for b in self.hoisted_cells(stmts) {
-            self.emit(Op::Null);
             let s = self.slot(b);
-            self.emit(Op::DeclCell(s));
+            self.emit(Op::DeclUndef(s));
         }
         for s in stmts {
             self.stmt(s);
@@ -529,9 +532,8 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
         let hoisted = captured_fn && self.hoisted_here(b);
         if captured_fn && !hoisted {
             // The closure may refer to itself: its cell must exist first.
-            self.emit(Op::Null);
             let s = self.slot(b);
-            self.emit(Op::DeclCell(s));
+            self.emit(Op::DeclUndef(s));
         }
         self.expr(value);
         self.span = name.span;

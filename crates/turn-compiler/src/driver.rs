@@ -95,8 +95,9 @@ pub(crate) struct Driver<'a> {
     pub options: &'a CompileOptions,
     loader: &'a dyn ModuleLoader,
     by_key: HashMap<String, u16>,
-    /// Keys of the modules being compiled (the `use` chain), for cycles.
-    in_progress: Vec<String>,
+    /// Keys and display paths of the modules being compiled (the `use`
+    /// chain), for cycles.
+    in_progress: Vec<(String, String)>,
     const_strs: HashMap<String, u32>,
     const_nums: HashMap<u64, u32>,
     reports: Vec<FileDiagnostics>,
@@ -151,9 +152,9 @@ impl Driver<'_> {
                 }
             }
         };
-        if let Some(pos) = self.in_progress.iter().position(|k| k == &file.key) {
-            let mut chain: Vec<&str> = self.in_progress[pos..].iter().map(String::as_str).collect();
-            chain.push(&file.key);
+        if let Some(pos) = self.in_progress.iter().position(|(k, _)| k == &file.key) {
+            let mut chain: Vec<&str> = self.in_progress[pos..].iter().map(|(_, d)| d.as_str()).collect();
+            chain.push(&file.display);
             return Err(Diagnostic::error("E2002", format!("module cycle: {}", chain.join(" -> ")), Span::default())
                 .with_label("this `use` closes the cycle")
                 .with_hint("move what both modules need into a third module"));
@@ -175,7 +176,7 @@ impl Driver<'_> {
         self.program.files.push(SourceFile::new(file.display.clone(), file.text.clone()));
         self.program.modules.push(ModuleInfo { path: file.display.clone(), function: u32::MAX });
         self.by_key.insert(file.key.clone(), index);
-        self.in_progress.push(file.key.clone());
+        self.in_progress.push((file.key.clone(), file.display.clone()));
 
         let parsed = turn_syntax::parse(&file.text);
         let mut diagnostics = parsed.diagnostics;

@@ -98,7 +98,7 @@ impl FnBuilder<'_, '_> {
                     UnaryOp::Confidence => Op::Confidence,
                 });
             }
-            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs),
+            ExprKind::Binary { .. } => self.binary_chain(e),
             ExprKind::Call { callee, args } => {
                 let argc = args.len().min(255) as u8;
                 // Calls of a variable do not push the callee.
@@ -239,33 +239,45 @@ impl FnBuilder<'_, '_> {
         }
     }
 
-    fn binary(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr) {
-        match op {
-            BinaryOp::And | BinaryOp::Or => {
-                self.expr(lhs);
-                let short = self.emit(if op == BinaryOp::And { Op::AndShort(0) } else { Op::OrShort(0) });
-                self.expr(rhs);
-                self.emit(if op == BinaryOp::And { Op::AndJoin } else { Op::OrJoin });
-                self.patch(short);
-            }
-            _ => {
-                self.expr(lhs);
-                self.expr(rhs);
-                self.emit(match op {
-                    BinaryOp::Add => Op::Add,
-                    BinaryOp::Sub => Op::Sub,
-                    BinaryOp::Mul => Op::Mul,
-                    BinaryOp::Div => Op::Div,
-                    BinaryOp::Rem => Op::Rem,
-                    BinaryOp::Eq => Op::Eq,
-                    BinaryOp::Ne => Op::Ne,
-                    BinaryOp::Lt => Op::Lt,
-                    BinaryOp::Le => Op::Le,
-                    BinaryOp::Gt => Op::Gt,
-                    BinaryOp::Ge => Op::Ge,
-                    BinaryOp::Similar => Op::Similar,
-                    BinaryOp::And | BinaryOp::Or => Op::Null,
-                });
+    /// A chain of binary operators, walked down its left spine iteratively
+    /// (chains can be thousands of operators long).
+    fn binary_chain(&mut self, e: &Expr) {
+        let mut spine = Vec::new();
+        let mut cur = e;
+        while let ExprKind::Binary { op, lhs, rhs } = &cur.kind {
+            spine.push((*op, &**rhs, cur.span));
+            cur = lhs;
+        }
+        self.expr(cur);
+        for (op, rhs, span) in spine.into_iter().rev() {
+            self.span = span;
+            match op {
+                BinaryOp::And | BinaryOp::Or => {
+                    let short = self.emit(if op == BinaryOp::And { Op::AndShort(0) } else { Op::OrShort(0) });
+                    self.expr(rhs);
+                    self.span = span;
+                    self.emit(if op == BinaryOp::And { Op::AndJoin } else { Op::OrJoin });
+                    self.patch(short);
+                }
+                _ => {
+                    self.expr(rhs);
+                    self.span = span;
+                    self.emit(match op {
+                        BinaryOp::Add => Op::Add,
+                        BinaryOp::Sub => Op::Sub,
+                        BinaryOp::Mul => Op::Mul,
+                        BinaryOp::Div => Op::Div,
+                        BinaryOp::Rem => Op::Rem,
+                        BinaryOp::Eq => Op::Eq,
+                        BinaryOp::Ne => Op::Ne,
+                        BinaryOp::Lt => Op::Lt,
+                        BinaryOp::Le => Op::Le,
+                        BinaryOp::Gt => Op::Gt,
+                        BinaryOp::Ge => Op::Ge,
+                        BinaryOp::Similar => Op::Similar,
+                        BinaryOp::And | BinaryOp::Or => Op::Null,
+                    });
+                }
             }
         }
     }

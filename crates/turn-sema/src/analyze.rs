@@ -48,7 +48,19 @@ pub struct Binding {
 #[derive(Clone, Debug)]
 struct FnSig {
     params: Vec<Option<Ty>>,
+    /// Parameters a call must give (trailing optional ones may be left out).
+    min: usize,
     ret: Option<Ty>,
+}
+
+/// How many leading parameters a call must give: trailing parameters typed
+/// `T?` may be left out (they are null).
+pub fn min_arity(params: &[Param]) -> usize {
+    params
+        .iter()
+        .rposition(|p| !matches!(p.ty.as_ref().map(|t| &t.kind), Some(TypeKind::Optional(_))))
+        .map(|i| i + 1)
+        .unwrap_or(0)
 }
 
 #[derive(Clone, Debug, Default)]
@@ -94,6 +106,7 @@ pub fn analyze(file: &File, builtins: &Builtins, structs: &mut Vec<StructDef>, f
         scopes: Vec::new(),
         fns: Vec::new(),
         pending_arity: Vec::new(),
+        methods: HashMap::new(),
     };
     a.declare_types(&file.stmts);
     a.fns.push(FnCtx { key: MODULE_BODY, scope_base: 0, captures: Vec::new(), ret: None, loop_depth: 0, this: None });
@@ -115,6 +128,8 @@ struct Analyzer<'a> {
     /// Arity errors against let-bound functions, reported only if the
     /// binding is never reassigned.
     pending_arity: Vec<(BindingId, Diagnostic)>,
+    /// Methods declared so far in this file: (struct, name) -> where.
+    methods: HashMap<(u32, String), Span>,
 }
 
 impl Analyzer<'_> {
@@ -529,6 +544,13 @@ impl Analyzer<'_> {
         };
         self.out.impls.insert(ty.id, sid);
         for m in methods {
+            if let Some(prev) = self.methods.insert((sid, m.name.name.clone()), m.name.span) {
+                self.error(
+                    Diagnostic::error("E1010", format!("the method `{}` of `{}` is declared twice", m.name.name, ty.name), m.name.span)
+                        .with_label("declared again here")
+                        .with_secondary(prev, "first declared here"),
+                );
+            }
             match &m.value.kind {
                 ExprKind::Fn(f) => self.function(m.value.id, f, true),
                 _ => {
@@ -565,11 +587,11 @@ impl Analyzer<'_> {
                 ctx.this = Some(b);
             }
         }
-        for p in &f.params {
-            if f.params.iter().filter(|q| q.name.name == p.name.name).count() > 1 {
+        for (i, p) in f.params.iter().enumerate() {
+            if f.params[..i].iter().any(|q| q.name.name == p.name.name) {
                 self.error(
                     Diagnostic::error("E1010", format!("parameter `{}` is declared twice", p.name.name), p.name.span)
-                        .with_label("duplicate parameter"),
+                        .with_label("declared again here"),
                 );
             }
             let declared = p.ty.as_ref().map(|t| self.lower(t));
@@ -682,10 +704,20 @@ impl Analyzer<'_> {
                     UnaryOp::Confidence => Ty::Num,
                 }
             }
-            ExprKind::Binary { op, lhs, rhs } => {
-                let l = self.expr(lhs);
-                let r = self.expr(rhs);
-                binary_type(*op, &l, &r)
+            ExprKind::Binary { .. } => {
+                // Walk the left spine iteratively: chains can be long.
+                let mut spine = Vec::new();
+                let mut cur = e;
+                while let ExprKind::Binary { op, lhs, rhs } = &cur.kind {
+                    spine.push((*op, &**rhs));
+                    cur = lhs;
+                }
+                let mut t = self.expr(cur);
+                for (op, rhs) in spine.into_iter().rev() {
+                    let r = self.expr(rhs);
+                    t = binary_type(op, &t, &r);
+                }
+                t
             }
             ExprKind::Call { callee, args } => self.call(e, callee, args),
             ExprKind::MethodCall { recv, args, .. } => {
@@ -844,8 +876,8 @@ impl Analyzer<'_> {
         let arg_types: Vec<Ty> = args.iter().map(|a| self.expr(a)).collect();
         if let Some((b, sig)) = self.binding_sig(callee) {
             let name = self.out.bindings[b as usize].name.clone();
-            if sig.params.len() != args.len() {
-                let d = arity_diag(e.span, &name, sig.params.len(), sig.params.len(), args.len())
+            if args.len() < sig.min || args.len() > sig.params.len() {
+                let d = arity_diag(e.span, &name, sig.min, sig.params.len(), args.len())
                     .with_secondary(self.out.bindings[b as usize].span, "defined here");
                 self.pending_arity.push((b, d));
             } else {
@@ -883,9 +915,7 @@ impl Analyzer<'_> {
     }
 
     fn struct_lit(&mut self, e: &Expr, name: &Ident, fields: &[FieldInit], spread: Option<&Expr>) -> Ty {
-        if let Some(s) = spread {
-            self.expr(s);
-        }
+        let spread_ty = spread.map(|s| (self.expr(s), s.span));
         let Some(sid) = self.types.structs.get(&name.name).copied() else {
             self.error(
                 Diagnostic::error("E1007", format!("unknown struct `{}`", name.name), name.span)
@@ -898,6 +928,9 @@ impl Analyzer<'_> {
             return Ty::Any;
         };
         self.out.struct_lits.insert(e.id, sid);
+        if let Some((t, span)) = spread_ty {
+            self.check_assignable(&t, &Ty::Struct(sid), span, &format!("`..` in a `{}` literal", name.name));
+        }
         let def_fields = self.structs.get(sid as usize).map(|d| d.fields.clone()).unwrap_or_default();
         let mut seen: Vec<&str> = Vec::new();
         for f in fields {
@@ -959,7 +992,11 @@ fn arity_diag(span: Span, name: &str, min: usize, max: usize, found: usize) -> D
     } else {
         format!("{min} to {max} arguments")
     };
-    Diagnostic::error("E1005", format!("`{name}` takes {expected} but {found} were given"), span)
+    Diagnostic::error(
+        "E1005",
+        format!("`{name}` takes {expected} but {found} {} given", if found == 1 { "was" } else { "were" }),
+        span,
+    )
         .with_label(format!("{found} argument{}", if found == 1 { "" } else { "s" }))
 }
 
@@ -967,6 +1004,7 @@ fn arity_diag(span: Span, name: &str, min: usize, max: usize, found: usize) -> D
 fn fn_sig(value: &Expr, types: &mut TypeEnv, sink: &mut Vec<Diagnostic>) -> Option<FnSig> {
     match &value.kind {
         ExprKind::Fn(f) => Some(FnSig {
+            min: min_arity(&f.params),
             params: f.params.iter().map(|p| p.ty.as_ref().map(|t| types.lower(t, sink))).collect(),
             ret: f.ret.as_ref().map(|t| types.lower(t, sink)),
         }),

@@ -17,8 +17,10 @@ use turn_bytecode::{Program, Ty};
 use turn_vm::value::Map;
 use turn_vm::{RtError, RtResult, Value};
 
-/// Nesting deeper than this is refused.
-pub const MAX_DEPTH: usize = 512;
+/// Nesting deeper than this is refused, in both directions: it is the
+/// recursion limit of serde_json's parser, so whatever `json.stringify`
+/// writes, `json.parse` reads back.
+pub const MAX_DEPTH: usize = 128;
 
 /// How many nodes one conversion may produce. Values share structure, so a
 /// small value can stand for an enormous tree; this stops such a tree from
@@ -210,6 +212,7 @@ fn step<'a>(v: &'a Value, p: &'a Program) -> RtResult<Step<'a>> {
         // Cells never hold cells, so this recursion is one level deep.
         Value::Cell(c) => convert(&c.borrow(), p)?,
         Value::Uncertain(_) => return Err(RtError::internal("uncertain value not unwrapped")),
+        Value::Undefined => return Err(RtError::internal("an undefined binding escaped")),
     }))
 }
 

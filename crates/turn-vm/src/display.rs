@@ -115,6 +115,7 @@ fn write_value(v: &Value, p: &Program, out: &mut String, nested: bool, depth: us
             }
         }
         Value::Cell(c) => write_value(&c.borrow(), p, out, nested, depth)?,
+        Value::Undefined => out.push_str("undefined"),
     }
     Ok(())
 }

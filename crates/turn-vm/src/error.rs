@@ -14,11 +14,14 @@ pub struct RtError {
     pub message: String,
     /// Extra data carried to the `Error` value's `data` field.
     pub data: Value,
+    /// Ends the process: no `catch` sees it (the step limit: steps spent
+    /// cannot be given back, so a handler could not run either).
+    pub fatal: bool,
 }
 
 impl RtError {
     pub fn new(kind: &'static str, message: impl Into<String>) -> RtError {
-        RtError { kind, message: message.into(), data: Value::Null }
+        RtError { kind, message: message.into(), data: Value::Null, fatal: false }
     }
     pub fn type_error(message: impl Into<String>) -> RtError {
         RtError::new("type", message)
@@ -31,6 +34,10 @@ impl RtError {
     }
     pub fn limit(message: impl Into<String>) -> RtError {
         RtError::new("limit", message)
+    }
+    /// A limit that ends the process (see `fatal`).
+    pub fn fatal_limit(message: impl Into<String>) -> RtError {
+        RtError { fatal: true, ..RtError::limit(message) }
     }
     pub fn identity(message: impl Into<String>) -> RtError {
         RtError::new("identity", message)

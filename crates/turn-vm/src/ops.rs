@@ -320,9 +320,10 @@ pub fn set_field(base: &mut Value, name: &str, value: Value, p: &Program) -> RtR
             };
             if !conforms(&value, ty, p) {
                 return Err(RtError::type_error(format!(
-                    "field `{name}` expects `{}`, found {}",
+                    "field `{name}` of `{}` expects `{}`, found {}",
+                    def.map(|d| d.name.as_str()).unwrap_or("?"),
                     ty.display(&p.structs),
-                    article(value.type_name())
+                    mismatch(&value, ty, p)
                 )));
             }
             make_mut_struct(s).fields[i] = value;
@@ -389,6 +390,25 @@ pub fn conforms(v: &Value, ty: &Ty, _p: &Program) -> bool {
         }
     }
     true
+}
+
+/// Describe what in `v` does not fit `ty` (after `conforms` said it does not):
+/// "a Str", or "a List whose element 2 is a Num".
+pub fn mismatch(v: &Value, ty: &Ty, p: &Program) -> String {
+    let v = v.plain();
+    let inner = |x: &Value, t: &Ty| !conforms(x, t, p);
+    match (ty, v) {
+        (Ty::Optional(t), _) if !matches!(v, Value::Null) => mismatch(v, t, p),
+        (Ty::List(t), Value::List(items)) => match items.iter().position(|x| inner(x, t)) {
+            Some(i) => format!("a List whose element {i} is {}", mismatch(&items[i], t, p)),
+            None => article(&describe_type(v, p)),
+        },
+        (Ty::Map(t), Value::Map(m)) => match m.iter().find(|(_, x)| inner(x, t)) {
+            Some((k, x)) => format!("a Map whose key {k:?} is {}", mismatch(x, t, p)),
+            None => article(&describe_type(v, p)),
+        },
+        _ => article(&describe_type(v, p)),
+    }
 }
 
 /// The name of a value's type as a Turn type would be written (struct names

@@ -85,6 +85,9 @@ pub enum Value {
     /// Internal: a captured local's cell in a stack slot. Never escapes to
     /// user code.
     Cell(Cell),
+    /// Internal: the content of a function binding's cell before its `let`
+    /// ran (functions are hoisted). Reading it is an error.
+    Undefined,
 }
 
 const _: () = assert!(std::mem::size_of::<Value>() <= 16);
@@ -121,6 +124,7 @@ impl Clone for Value {
             Value::Uncertain(u) => Value::Uncertain(u.clone()),
             Value::Error(e) => Value::Error(e.clone()),
             Value::Cell(c) => Value::Cell(c.clone()),
+            Value::Undefined => Value::Undefined,
         }
     }
 }
@@ -210,6 +214,7 @@ impl Value {
             Value::Uncertain(u) => u.value.type_name(),
             Value::Error(_) => "Error",
             Value::Cell(_) => "Cell",
+            Value::Undefined => "Undefined",
         }
     }
 
@@ -394,7 +399,7 @@ pub fn quote_str(s: &str, out: &mut String) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
+            c if c.is_control() => {
                 let _ = write!(out, "\\u{{{:x}}}", c as u32);
             }
             c => out.push(c),

@@ -275,6 +275,9 @@ impl Vm {
                             Value::Cell(c) => c.borrow().clone(),
                             other => other.clone(),
                         };
+                        if matches!(v, Value::Undefined) {
+                            break undefined("a function");
+                        }
                         self.stack.push(v);
                     }
                     Op::LoadUpval(i) => {
@@ -282,6 +285,9 @@ impl Vm {
                         match ups.get(i as usize) {
                             Some(c) => {
                                 let v = c.borrow().clone();
+                                if matches!(v, Value::Undefined) {
+                                    break undefined(&format!("`{}`", func.upvalue_names.get(i as usize).map(String::as_str).unwrap_or("?")));
+                                }
                                 self.stack.push(v);
                             }
                             None => break RtError::internal("bad upvalue index"),
@@ -500,7 +506,16 @@ impl Vm {
                             Op::CallUpval { idx, .. } => {
                                 let ups = self.frames.last().map(|f| &f.closure.upvalues[..]).unwrap_or(&[]);
                                 match ups.get(idx as usize) {
-                                    Some(c) => c.borrow().clone(),
+                                    Some(c) => {
+                                        let v = c.borrow().clone();
+                                        if matches!(v, Value::Undefined) {
+                                            break undefined(&format!(
+                                                "`{}`",
+                                                func.upvalue_names.get(idx as usize).map(String::as_str).unwrap_or("?")
+                                            ));
+                                        }
+                                        v
+                                    }
                                     None => break RtError::internal("bad upvalue index"),
                                 }
                             }
@@ -587,7 +602,7 @@ impl Vm {
             if let Some(f) = self.frames.last_mut() {
                 f.ip = at + 1;
             }
-            return Err(RtError::limit(format!("step limit of {} exceeded", self.limits.max_steps)));
+            return Err(RtError::fatal_limit(format!("step limit of {} exceeded", self.limits.max_steps)));
         }
         debug_assert_eq!(budget_left, 0);
         // Preempted: re-execute this instruction when resumed.
@@ -669,6 +684,9 @@ impl Vm {
             Op::DeclCell(s) => {
                 let v = pop!();
                 self.stack[base + s as usize] = Value::Cell(Rc::new(RefCell::new(v)));
+            }
+            Op::DeclUndef(s) => {
+                self.stack[base + s as usize] = Value::Cell(Rc::new(RefCell::new(Value::Undefined)));
             }
             Op::StoreCell(s) => {
                 let v = pop!();
@@ -864,7 +882,7 @@ impl Vm {
                         "{} expects `{}`, found {}",
                         CheckSite::from_u8(site).describe(),
                         t.display(&program.structs),
-                        article(&describe_type(&v, program))
+                        ops::mismatch(&v, t, program)
                     )));
                 }
             }
@@ -961,7 +979,7 @@ impl Vm {
     fn tick_slow(&mut self) -> Result<(), RtError> {
         self.steps += 1;
         if self.limits.max_steps != 0 && self.steps > self.limits.max_steps {
-            return Err(RtError::limit(format!("step limit of {} exceeded", self.limits.max_steps)));
+            return Err(RtError::fatal_limit(format!("step limit of {} exceeded", self.limits.max_steps)));
         }
         Ok(())
     }
@@ -1041,7 +1059,7 @@ impl Vm {
                     "field `{name}` of `{}` expects `{}`, found {}",
                     def.name,
                     ty.display(&program.structs),
-                    article(&describe_type(&v, &program))
+                    ops::mismatch(&v, ty, &program)
                 )));
             }
             fields[i as usize] = v;
@@ -1085,8 +1103,8 @@ impl Vm {
         match callee.plain() {
             Value::Closure(c) => {
                 let func = self.program.functions.get(c.func as usize).ok_or_else(|| RtError::internal("bad function"))?;
-                if func.arity as usize != argc {
-                    return Err(arity_error(&func.name, func.arity as usize, argc));
+                if argc < func.min_arity as usize || argc > func.arity as usize {
+                    return Err(arity_error(&func.name, func.min_arity as usize, func.arity as usize, argc));
                 }
                 if func.is_method {
                     return Err(RtError::type_error(format!("`{}` is a method: call it on a value", func.name)));
@@ -1102,15 +1120,7 @@ impl Vm {
     fn call_native(&mut self, i: u16, callee_at: usize, argc: usize) -> Result<Option<Outcome>, RtError> {
         let def = self.natives.get(i as usize).ok_or_else(|| RtError::internal("bad native index"))?;
         if argc < def.arity.min as usize || argc > def.arity.max as usize {
-            let expected = if def.arity.min == def.arity.max {
-                format!("{}", def.arity.min)
-            } else {
-                format!("{} to {}", def.arity.min, def.arity.max)
-            };
-            return Err(RtError::new(
-                "call",
-                format!("`{}` takes {expected} argument{} but {argc} were given", def.name, if def.arity.max == 1 { "" } else { "s" }),
-            ));
+            return Err(arity_error(&native_display_name(def.name), def.arity.min as usize, def.arity.max as usize, argc));
         }
         if Some(i) == self.forget {
             let key = memory_key(&self.stack.get(callee_at + 1).cloned().unwrap_or_default())?;
@@ -1146,8 +1156,8 @@ impl Vm {
                 let Value::Closure(c) = &m else { return Err(RtError::internal("method is not a closure")) };
                 let c = c.clone();
                 let func = self.program.functions.get(c.func as usize).ok_or_else(|| RtError::internal("bad function"))?;
-                if func.arity as usize != argc {
-                    return Err(arity_error(&func.name, func.arity as usize, argc));
+                if argc < func.min_arity as usize || argc > func.arity as usize {
+                    return Err(arity_error(&func.name, func.min_arity as usize, func.arity as usize, argc));
                 }
                 // The receiver becomes `this` (slot 0).
                 self.stack[recv_at] = recv.plain().clone();
@@ -1219,8 +1229,20 @@ impl Vm {
                             return self.call_value(at, n);
                         }
                         Value::Map(m) => {
-                            for p in &func.params {
-                                self.stack.push(m.get(p).cloned().unwrap_or_default());
+                            if let Some(k) = m.keys().find(|k| !func.params.contains(k)) {
+                                return Err(RtError::new("call", format!("`{}` has no parameter `{k}`", func.name)));
+                            }
+                            for (i, p) in func.params.iter().enumerate() {
+                                match m.get(p) {
+                                    Some(v) => self.stack.push(v.clone()),
+                                    None if i >= func.min_arity as usize => self.stack.push(Value::Null),
+                                    None => {
+                                        return Err(RtError::new(
+                                            "call",
+                                            format!("`{}` is missing the argument `{p}`", func.name),
+                                        ))
+                                    }
+                                }
                             }
                             return self.call_value(at, arity);
                         }
@@ -1263,8 +1285,17 @@ impl Vm {
     /// Turn a runtime error into an `Error` value at the current location and
     /// throw it. `None`: a handler caught it, keep running.
     pub(crate) fn raise(&mut self, e: RtError) -> Option<Outcome> {
-        let trace = self.trace();
+        let mut trace = self.trace();
+        // An error raised inside a std module on the caller's behalf (bad
+        // arguments) is reported where the user called it.
+        let in_std = |f: &TraceFrame| f.file.starts_with("<std/");
+        if trace.first().is_some_and(in_std) && trace.iter().any(|f| !in_std(f)) {
+            trace.retain(|f| !in_std(f));
+        }
         let top = trace.first().cloned().unwrap_or(TraceFrame { function: String::new(), file: String::new(), line: 0, col: 0 });
+        if e.fatal {
+            self.handlers.clear();
+        }
         let value = Value::Error(Rc::new(ErrorValue {
             kind: e.kind.to_string(),
             message: e.message,
@@ -1337,15 +1368,25 @@ fn not(v: Value) -> Value {
     Value::Bool(!v.truthy()).with_confidence(c)
 }
 
-fn arity_error(name: &str, expected: usize, found: usize) -> RtError {
-    RtError::new(
-        "call",
-        format!(
-            "`{name}` takes {expected} argument{} but {found} {} given",
-            if expected == 1 { "" } else { "s" },
-            if found == 1 { "was" } else { "were" }
-        ),
-    )
+fn arity_error(name: &str, min: usize, max: usize, found: usize) -> RtError {
+    let expected = if min == max {
+        format!("{max} argument{}", if max == 1 { "" } else { "s" })
+    } else {
+        format!("{min} to {max} arguments")
+    };
+    RtError::new("call", format!("`{name}` takes {expected} but {found} {} given", if found == 1 { "was" } else { "were" }))
+}
+
+/// The name a user knows a builtin by: `__sys_str_split` is `str.split`.
+pub(crate) fn native_display_name(name: &str) -> String {
+    match name.strip_prefix("__sys_").and_then(|rest| rest.split_once('_')) {
+        Some((module, f)) => format!("{module}.{f}"),
+        None => name.to_string(),
+    }
+}
+
+fn undefined(what: &str) -> RtError {
+    RtError::value_error(format!("{what} is used before it is defined"))
 }
 
 /// What `for` walks: list elements, map keys, string characters, vector numbers.

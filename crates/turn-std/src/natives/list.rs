@@ -234,10 +234,11 @@ fn check_keys(a: &Args, keys: &[Value], what: &str) -> RtResult<()> {
     for k in keys {
         if std::mem::discriminant(k.plain()) != std::mem::discriminant(kind) {
             return Err(RtError::type_error(format!(
-                "{} cannot compare {} with {} (the {what} mix kinds)",
+                "{} cannot compare {} with {} (the {what} {})",
                 a.name,
                 kind_name(kind, a.program),
-                kind_name(k, a.program)
+                kind_name(k, a.program),
+                if what.ends_with('s') { "mix kinds" } else { "mixes kinds" }
             )));
         }
     }

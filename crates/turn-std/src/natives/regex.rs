@@ -18,6 +18,19 @@ thread_local! {
     static CACHE: RefCell<Vec<(String, Regex)>> = const { RefCell::new(Vec::new()) };
 }
 
+/// One line: the pattern and the parser's reason (the regex crate renders
+/// its errors over several lines with a caret; keep only the reason).
+fn pattern_error(pattern: &str, e: &regex::Error) -> String {
+    let text = e.to_string();
+    let reason = text
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("error: "))
+        .map(str::to_string)
+        .unwrap_or_else(|| text.lines().last().unwrap_or("").trim().to_string());
+    format!("invalid pattern {pattern:?}: {reason}")
+}
+
 fn compile(pattern: &str) -> RtResult<Regex> {
     let hit = CACHE.with(|c| {
         let mut c = c.borrow_mut();
@@ -34,7 +47,7 @@ fn compile(pattern: &str) -> RtResult<Regex> {
         .size_limit(SIZE_LIMIT)
         .dfa_size_limit(SIZE_LIMIT)
         .build()
-        .map_err(|e| RtError::new("regex", e.to_string()))?;
+        .map_err(|e| RtError::new("regex", pattern_error(pattern, &e)))?;
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.len() >= CACHE_SIZE {

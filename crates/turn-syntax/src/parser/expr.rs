@@ -142,9 +142,20 @@ impl Parser<'_> {
     /// strictly higher precedence, so this recursion is at most six deep.
     fn parse_binary(&mut self, min_prec: u8) -> Expr {
         let mut lhs = self.parse_unary();
+        let mut chain = 0;
         while let Some((op, prec)) = binary_op(self.kind()) {
             if prec < min_prec {
                 break;
+            }
+            chain += 1;
+            if chain > super::MAX_CHAIN {
+                self.chain_too_long(lhs.span);
+                // Skip the rest of the chain without building it.
+                while binary_op(self.kind()).is_some_and(|(_, p)| p >= min_prec) {
+                    self.bump();
+                    self.parse_binary(prec + 1);
+                }
+                return self.expr(ExprKind::Error, lhs.span);
             }
             self.bump();
             let rhs = self.parse_binary(prec + 1);
@@ -412,6 +423,14 @@ impl Parser<'_> {
             ));
         } else if kind == TokenKind::LBrace {
             // Only reached in a no-struct context: `if {`, `while {`, `for x in {`.
+            if self.map_ahead() {
+                diag = diag
+                    .with_label("a map literal here needs parentheses")
+                    .with_hint("write it in parentheses: `({ … })`");
+                self.emit(diag);
+                // Recover: take the map, so the block after it still parses.
+                return self.parse_map();
+            }
             diag = diag.with_hint("the condition is missing before the `{`");
         }
         self.emit(diag);

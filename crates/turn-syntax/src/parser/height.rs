@@ -58,7 +58,12 @@ impl Parser<'_> {
                     .max(self.block_height(&f.body))
             }
             ExprKind::Unary { expr, .. } => self.height_of(expr),
-            ExprKind::Binary { lhs, rhs, .. } => self.height_of(lhs).max(self.height_of(rhs)),
+            // A left-associative chain (`a + b + c …`) is walked iteratively by
+            // every pass, so its left spine adds no height; its length is
+            // bounded by `MAX_CHAIN` instead.
+            ExprKind::Binary { lhs, rhs, .. } => {
+                self.height_of(lhs).saturating_sub(1).max(self.height_of(rhs))
+            }
             ExprKind::Call { callee, args } => self.height_of(callee).max(self.max_height(args)),
             ExprKind::MethodCall { recv, args, .. } => {
                 self.height_of(recv).max(self.max_height(args))

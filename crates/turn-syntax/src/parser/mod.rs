@@ -42,6 +42,9 @@ use crate::token::{Token, TokenKind};
 /// types); deeper source gets one `E0003` diagnostic.
 pub const MAX_DEPTH: usize = 256;
 
+/// Longest chain of binary operators in one expression (`a + b + …`).
+pub const MAX_CHAIN: usize = 4096;
+
 /// Most diagnostics reported for one file; past it one "too many errors" note
 /// ends the list.
 pub const MAX_DIAGNOSTICS: usize = 100;
@@ -102,6 +105,8 @@ pub(crate) struct Parser<'t> {
     /// In the condition of `if`/`while` and the iterable of `for`, `Name {`
     /// is not a struct literal (the `{` opens the body).
     no_struct: bool,
+    /// The struct of the `impl` block being parsed (for hints about `this`).
+    impl_name: Option<String>,
 }
 
 impl<'t> Parser<'t> {
@@ -120,6 +125,7 @@ impl<'t> Parser<'t> {
             depth: 0,
             too_deep_reported: false,
             no_struct: false,
+            impl_name: None,
         }
     }
 
@@ -291,6 +297,20 @@ impl<'t> Parser<'t> {
     }
 
     /// Reports `E0003` (once per file).
+    #[cold]
+    fn chain_too_long(&mut self, span: Span) {
+        self.needs_sync = true;
+        self.report(
+            Diagnostic::error(
+                "E0003",
+                format!("expression is too long (more than {MAX_CHAIN} operators in a row)"),
+                span,
+            )
+            .with_label("this chain of operators is too long")
+            .with_hint("split it with `let` bindings, or build the value in a loop"),
+        );
+    }
+
     fn too_deep(&mut self, span: Span) {
         self.needs_sync = true;
         if self.too_deep_reported {

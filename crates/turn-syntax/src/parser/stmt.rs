@@ -147,7 +147,7 @@ impl Parser<'_> {
 
     /// Whether a `{` at statement start opens a map literal (`{"k": …` or
     /// `{k: …`) rather than a block: no statement starts with `name :`.
-    fn map_ahead(&self) -> bool {
+    pub(super) fn map_ahead(&self) -> bool {
         let key = self.nth(1);
         (key == TokenKind::Str || key == TokenKind::Ident || key.is_keyword())
             && self.nth(2) == TokenKind::Colon
@@ -204,6 +204,12 @@ impl Parser<'_> {
                 "`{}` is a keyword and cannot be used as a name",
                 kind.text()
             ));
+            self.emit(diag);
+            // Recover by taking the keyword as the name, so the rest of the
+            // declaration parses without cascading errors.
+            let span = self.cur().span;
+            self.bump();
+            return Some(self.ident(kind.text(), span));
         }
         self.emit(diag);
         None
@@ -281,6 +287,7 @@ impl Parser<'_> {
         }
         let open = self.bump();
         let mut methods = Vec::new();
+        let outer = self.impl_name.replace(ty.name.clone());
         loop {
             match self.kind() {
                 TokenKind::RBrace | TokenKind::Eof => break,
@@ -307,6 +314,7 @@ impl Parser<'_> {
                 }
             }
         }
+        self.impl_name = outer;
         self.expect_closing(TokenKind::RBrace, open.span);
         (StmtKind::Impl { ty, methods }, false)
     }
@@ -450,18 +458,27 @@ impl Parser<'_> {
     }
 
     /// `"=" expr` after an assignment target.
+    /// (See `rooted_at_this` for the `this.x = …` hint.)
     #[inline(never)]
     fn parse_assign(&mut self, target: Expr) -> (StmtKind, bool) {
         self.bump();
         let target = if is_assignable(&target) || matches!(target.kind, ExprKind::Error) {
             target
         } else {
+            let hint = if rooted_at_this(&target) {
+                let ty = self.impl_name.clone().unwrap_or_else(|| "T".into());
+                let field = match &target.kind {
+                    ExprKind::Field { name, .. } => name.name.clone(),
+                    _ => "field".into(),
+                };
+                format!("`this` cannot be assigned; return a changed copy such as `{ty} {{ {field}: …, ..this }}`")
+            } else {
+                "only a name, a field (`a.b`) or an element (`a[i]`) can be assigned".to_string()
+            };
             self.report(
                 Diagnostic::error("E0004", "invalid assignment target", target.span)
                     .with_label("cannot be assigned to")
-                    .with_hint(
-                        "only a name, a field (`a.b`) or an element (`a[i]`) can be assigned",
-                    ),
+                    .with_hint(hint),
             );
             self.expr(ExprKind::Error, target.span)
         };
@@ -529,6 +546,18 @@ fn ends_with_block(expr: &Expr) -> bool {
             | ExprKind::Gather(expr) => cur = expr,
             ExprKind::Send { msg, .. } => cur = msg,
             ExprKind::Binary { rhs, .. } => cur = rhs,
+            _ => return false,
+        }
+    }
+}
+
+/// Whether an assignment target is `this` or a path starting at it.
+fn rooted_at_this(e: &Expr) -> bool {
+    let mut e = e;
+    loop {
+        match &e.kind {
+            ExprKind::This => return true,
+            ExprKind::Field { base, .. } | ExprKind::Index { base, .. } => e = base,
             _ => return false,
         }
     }

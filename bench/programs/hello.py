@@ -1,0 +1,2 @@
+# Start-up cost: the smallest program that prints something.
+print("hello world")

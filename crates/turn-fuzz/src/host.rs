@@ -1,0 +1,158 @@
+//! The fuzzer's outside world: an in-memory module loader that knows only
+//! the entry file, and a deterministic host that answers every effect.
+//!
+//! Both are real implementations, not stubs: the loader refuses relative
+//! modules with an ordinary error (so `use "./x"` exercises the compiler's
+//! error path), and the host answers prints, tools, time, sleep, randomness,
+//! suspensions and the process/inference intrinsics with values that depend
+//! only on the input text, so every run of an input is the same run.
+
+use turn_bytecode::Program;
+use turn_compiler::{LoadedFile, ModuleLoader};
+use turn_runtime::Host;
+use turn_vm::{RtError, Value};
+
+/// The name the entry file is compiled under.
+pub const ENTRY: &str = "<fuzz>.tn";
+
+/// Loads the entry file from memory; any other path is an error.
+pub struct MemLoader<'t> {
+    text: &'t str,
+}
+
+impl<'t> MemLoader<'t> {
+    pub fn new(text: &'t str) -> MemLoader<'t> {
+        MemLoader { text }
+    }
+}
+
+impl ModuleLoader for MemLoader<'_> {
+    fn load(&self, path: &str, from: Option<&LoadedFile>) -> Result<LoadedFile, String> {
+        match from {
+            None => Ok(LoadedFile { key: path.to_string(), display: path.to_string(), text: self.text.to_string() }),
+            Some(_) => Err(format!("{path}: the fuzzer loads no files besides the entry")),
+        }
+    }
+}
+
+/// Largest total output a host keeps count of before it stops adding (it
+/// never stores the text itself).
+const OUTPUT_CAP: u64 = 1 << 40;
+
+/// A deterministic host. The clock starts at a fixed instant and moves only
+/// by sleeps; randomness is an LCG seeded from the input; effects the VM
+/// cannot answer itself get plausible values or catchable errors, in an
+/// order fixed by the input.
+pub struct FuzzHost {
+    /// Bytes printed (the text is dropped: only its rendering is tested).
+    pub printed: u64,
+    pub clock: f64,
+    seed: u64,
+    /// Effects answered so far; picks between a value and an error.
+    count: u64,
+    /// Step budgets given to `Vm::run`, cycled: 0 is "until an effect".
+    budgets: &'static [u64],
+    next_budget: usize,
+    suspends: u32,
+}
+
+/// Budget schedules: most inputs run unpreempted, some are preempted
+/// often, as the scheduler will do with many processes.
+const SCHEDULES: [&[u64]; 6] = [&[0], &[0], &[0], &[2, 3, 5, 1000], &[7], &[64, 0, 1, 2]];
+
+impl FuzzHost {
+    pub fn new(text: &str) -> FuzzHost {
+        let seed = fnv1a(text.as_bytes());
+        FuzzHost {
+            printed: 0,
+            clock: 1_700_000_000.0,
+            seed,
+            count: seed % 3,
+            budgets: SCHEDULES[(seed % SCHEDULES.len() as u64) as usize],
+            next_budget: 0,
+            suspends: 0,
+        }
+    }
+
+    /// The step budget for the next `Vm::run`.
+    pub fn budget(&mut self) -> u64 {
+        let b = self.budgets.get(self.next_budget % self.budgets.len().max(1)).copied().unwrap_or(0);
+        self.next_budget = self.next_budget.wrapping_add(1);
+        b
+    }
+
+    /// Whether to resume after `suspend;` (as `turn resume` would) or stop.
+    pub fn resume_after_suspend(&mut self) -> bool {
+        self.suspends += 1;
+        self.suspends <= 3
+    }
+
+    /// Every third effect of a kind that may fail fails.
+    fn fails(&mut self) -> bool {
+        self.count = self.count.wrapping_add(1);
+        self.count % 3 == 0
+    }
+
+    /// Answers an intrinsic (process, inference, capability and context
+    /// operations) with a value of the kind it returns, or an error.
+    pub fn intrinsic(&mut self, op: &str, args: &[Value]) -> Result<Value, RtError> {
+        if self.fails() {
+            return Err(RtError::new("unsupported", format!("`{op}` refused by the fuzz host")));
+        }
+        let n = self.count;
+        Ok(match op {
+            "infer" => return Err(RtError::new("infer", "the fuzz host has no model")),
+            "spawn" | "spawn_link" => Value::Pid(2 + n),
+            "spawn_each" => match args.first() {
+                Some(Value::List(items)) => Value::list((0..items.len().min(64) as u64).map(|i| Value::Pid(100 + i)).collect()),
+                _ => return Err(RtError::type_error("spawn_each takes a list")),
+            },
+            "gather" => match args.first() {
+                Some(Value::List(items)) => Value::list(items.iter().take(64).map(|_| Value::Null).collect()),
+                Some(Value::Pid(_)) => Value::Null,
+                _ => return Err(RtError::type_error("gather takes pids")),
+            },
+            "send" => Value::Bool(n % 2 == 0),
+            "receive" => Value::Null,
+            "grant" => Value::Identity(n),
+            "context.tokens" => Value::Num(n as f64),
+            "context.entries" => Value::list(Vec::new()),
+            _ => Value::Null,
+        })
+    }
+}
+
+impl Host for FuzzHost {
+    fn print(&mut self, text: &str) {
+        self.printed = self.printed.saturating_add(text.len() as u64).min(OUTPUT_CAP);
+    }
+    fn tool(&mut self, _program: &Program, name: &str, arg: Value) -> Result<Value, RtError> {
+        if self.fails() {
+            Err(RtError::new("tool", format!("there is no tool named `{name}`")))
+        } else {
+            Ok(arg)
+        }
+    }
+    fn now(&mut self) -> f64 {
+        self.clock
+    }
+    fn sleep(&mut self, seconds: f64) {
+        if seconds.is_finite() && seconds > 0.0 {
+            self.clock += seconds;
+        }
+    }
+    fn random(&mut self) -> f64 {
+        self.seed = self.seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.seed >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// FNV-1a: a stable hash of the input (std's hashers are randomly seeded).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}

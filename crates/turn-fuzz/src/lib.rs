@@ -1,0 +1,518 @@
+//! Fuzzing Turn's parser, compiler and VM on stable Rust.
+//!
+//! The property every input must satisfy is [`check_source`]: whatever the
+//! text, parsing, compiling, encoding and running it (with tight [`Limits`]
+//! and a deterministic host that answers every effect) finishes within the
+//! limits, on a thread with a default-sized (2 MiB) stack, without a panic,
+//! without an `internal` error, and with every diagnostic pointing inside the
+//! text. Inputs come from three families of generators — the grammar
+//! ([`gen::program`]), token soup ([`gen::token_soup`]) and mutations of the
+//! committed corpus ([`mutate`]) — driven by proptest in `cargo test` and by
+//! the long-running `turn-fuzz` binary, which runs inputs in a worker process
+//! ([`supervisor`]) so that a stack overflow (an abort) is caught too.
+//!
+//! This crate is a test tool: it never changes the Turn crates' behaviour,
+//! and it reads no files except the corpus its callers point it at.
+
+pub mod gen;
+pub mod host;
+pub mod minimize;
+pub mod mutate;
+pub mod rng;
+pub mod supervisor;
+
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{mpsc, Arc, Once, OnceLock};
+use std::time::Duration;
+
+use turn_bytecode::Program;
+use turn_compiler::{CompileOptions, FileDiagnostics};
+use turn_syntax::Diagnostic;
+use turn_vm::{Effect, Limits, Outcome, RtError, Value, Vm};
+
+pub use host::{FuzzHost, MemLoader, ENTRY};
+
+/// How one input is checked.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The VM's limits; running into one is a normal outcome, going past one
+    /// is a failure.
+    pub limits: Limits,
+    /// Wall-clock time one input may take before it counts as a hang.
+    pub timeout: Duration,
+    /// Stack of the thread each input runs on (a default thread's is 2 MiB).
+    pub stack_size: usize,
+    /// Print each pass to stderr as it starts (the supervisor uses this to
+    /// tell which pass overflowed the stack, since an overflow aborts).
+    pub trace_passes: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            limits: Limits { max_steps: 200_000, max_call_depth: 2_000, max_value_size: 1 << 20 },
+            timeout: Duration::from_secs(5),
+            stack_size: 2 << 20,
+            trace_passes: false,
+        }
+    }
+}
+
+/// The stage of the pipeline an input was in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Pass {
+    Parse = 0,
+    Compile = 1,
+    Encode = 2,
+    Run = 3,
+    Display = 4,
+    Drop = 5,
+}
+
+impl Pass {
+    pub fn name(self) -> &'static str {
+        match self {
+            Pass::Parse => "parse",
+            Pass::Compile => "compile",
+            Pass::Encode => "encode",
+            Pass::Run => "run",
+            Pass::Display => "display",
+            Pass::Drop => "drop",
+        }
+    }
+    pub fn from_u8(n: u8) -> Pass {
+        match n {
+            0 => Pass::Parse,
+            1 => Pass::Compile,
+            2 => Pass::Encode,
+            3 => Pass::Run,
+            4 => Pass::Display,
+            _ => Pass::Drop,
+        }
+    }
+    pub fn from_name(name: &str) -> Option<Pass> {
+        (0..=5).map(Pass::from_u8).find(|p| p.name() == name)
+    }
+}
+
+/// What kind of property an input broke.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FailureKind {
+    /// A Rust panic in one of the Turn crates.
+    Panic,
+    /// The input ran longer than [`Config::timeout`].
+    Hang,
+    /// The process aborted with a stack overflow (seen by the supervisor).
+    StackOverflow,
+    /// Another abnormal end of the worker process (seen by the supervisor).
+    Crash,
+    /// A checked invariant does not hold: a diagnostic outside the text, an
+    /// `internal` runtime error, a limit overrun, a failed bytecode round trip.
+    Invariant,
+}
+
+impl FailureKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            FailureKind::Panic => "panic",
+            FailureKind::Hang => "hang",
+            FailureKind::StackOverflow => "stack-overflow",
+            FailureKind::Crash => "crash",
+            FailureKind::Invariant => "invariant",
+        }
+    }
+    pub fn from_name(name: &str) -> Option<FailureKind> {
+        [FailureKind::Panic, FailureKind::Hang, FailureKind::StackOverflow, FailureKind::Crash, FailureKind::Invariant]
+            .into_iter()
+            .find(|k| k.name() == name)
+    }
+}
+
+/// An input that broke the property.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub kind: FailureKind,
+    pub pass: Pass,
+    /// The panic message and location, or what invariant broke.
+    pub message: String,
+    /// `file:line` of the panic, when known: with kind and pass, the
+    /// signature that tells two failures apart.
+    pub location: Option<String>,
+    /// A backtrace, when one was captured.
+    pub backtrace: Option<String>,
+}
+
+impl Failure {
+    fn invariant(pass: Pass, message: impl Into<String>) -> Failure {
+        Failure { kind: FailureKind::Invariant, pass, message: message.into(), location: None, backtrace: None }
+    }
+
+    /// A short key that identifies the bug: two inputs with the same
+    /// signature are (most likely) the same bug.
+    pub fn signature(&self) -> String {
+        let what = match (&self.location, self.kind) {
+            (Some(loc), _) => loc.clone(),
+            (None, FailureKind::Invariant) => {
+                // The message without the numbers and names an input varies.
+                self.message.chars().take_while(|c| *c != ':' && *c != '`').filter(|c| !c.is_ascii_digit()).collect()
+            }
+            (None, _) => String::new(),
+        };
+        format!("{}/{}/{}", self.kind.name(), self.pass.name(), what.trim())
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} in {}: {}", self.kind.name(), self.pass.name(), self.message)?;
+        if let Some(loc) = &self.location {
+            write!(f, " (at {loc})")?;
+        }
+        Ok(())
+    }
+}
+
+/// How an input that did not fail ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    /// The parser reported errors (the compiler still ran).
+    SyntaxError,
+    /// Parsed, but the compiler reported errors.
+    CompileError,
+    /// Ran to completion.
+    Done,
+    /// Ended with an uncaught error other than a limit.
+    RuntimeError,
+    /// Ended at a limit (steps, call depth, value size).
+    Limit,
+    /// Stopped at a `suspend` the host declined to resume.
+    Suspended,
+}
+
+impl Verdict {
+    pub const ALL: [Verdict; 6] =
+        [Verdict::SyntaxError, Verdict::CompileError, Verdict::Done, Verdict::RuntimeError, Verdict::Limit, Verdict::Suspended];
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::SyntaxError => "syntax-error",
+            Verdict::CompileError => "compile-error",
+            Verdict::Done => "done",
+            Verdict::RuntimeError => "runtime-error",
+            Verdict::Limit => "limit",
+            Verdict::Suspended => "suspended",
+        }
+    }
+    pub fn from_name(name: &str) -> Option<Verdict> {
+        Verdict::ALL.into_iter().find(|v| v.name() == name)
+    }
+}
+
+/// The property: `text` goes through every pass without a failure. Runs on
+/// a 2 MiB-stack thread with a 5 s watchdog and [`Config::default`] limits.
+/// A stack overflow aborts the calling process (use [`supervisor`] to
+/// survive one).
+pub fn check_source(text: &str) -> Result<(), String> {
+    check_with(text, &Config::default()).map(|_| ()).map_err(|f| f.to_string())
+}
+
+/// [`check_source`] with a configuration, returning how the input ended.
+pub fn check_with(text: &str, config: &Config) -> Result<Verdict, Failure> {
+    let pass = Arc::new(AtomicU8::new(Pass::Parse as u8));
+    let (tx, rx) = mpsc::channel();
+    let owned = text.to_string();
+    let cfg = config.clone();
+    let seen = pass.clone();
+    let spawned = std::thread::Builder::new()
+        .name("turn-fuzz-input".into())
+        .stack_size(config.stack_size)
+        .spawn(move || {
+            let result = check_here(&owned, &cfg, &seen);
+            let _ = tx.send(result);
+        });
+    if let Err(e) = spawned {
+        return Err(Failure::invariant(Pass::Parse, format!("could not start the input thread: {e}")));
+    }
+    match rx.recv_timeout(config.timeout) {
+        Ok(result) => result,
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(Failure {
+            kind: FailureKind::Hang,
+            pass: Pass::from_u8(pass.load(Ordering::SeqCst)),
+            message: format!("no result after {:.1} s", config.timeout.as_secs_f64()),
+            location: None,
+            backtrace: None,
+        }),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(Failure {
+            kind: FailureKind::Crash,
+            pass: Pass::from_u8(pass.load(Ordering::SeqCst)),
+            message: "the input thread ended without a result".into(),
+            location: None,
+            backtrace: None,
+        }),
+    }
+}
+
+/// Runs every pass on the current thread, catching panics. `pass` tracks
+/// the stage so a watchdog on another thread can tell where a hang is.
+pub fn check_here(text: &str, config: &Config, pass: &AtomicU8) -> Result<Verdict, Failure> {
+    install_panic_hook();
+    PANIC.with(|p| p.borrow_mut().take());
+    IN_CHECK.with(|c| c.set(true));
+    let result = panic::catch_unwind(AssertUnwindSafe(|| pipeline(text, config, pass)));
+    IN_CHECK.with(|c| c.set(false));
+    match result {
+        Ok(r) => r,
+        Err(payload) => {
+            let caught = PANIC.with(|p| p.borrow_mut().take());
+            let (message, location, backtrace) = match caught {
+                Some(c) => (c.message, c.location, Some(c.backtrace)),
+                None => (payload_message(payload.as_ref()), None, None),
+            };
+            Err(Failure { kind: FailureKind::Panic, pass: Pass::from_u8(pass.load(Ordering::SeqCst)), message, location, backtrace })
+        }
+    }
+}
+
+fn enter(pass: &AtomicU8, p: Pass, config: &Config) {
+    pass.store(p as u8, Ordering::SeqCst);
+    if config.trace_passes {
+        eprintln!("turn-fuzz pass: {}", p.name());
+    }
+}
+
+/// The passes, in order.
+fn pipeline(text: &str, config: &Config, pass: &AtomicU8) -> Result<Verdict, Failure> {
+    enter(pass, Pass::Parse, config);
+    let parsed = turn_syntax::parse(text);
+    check_spans(text, &parsed.diagnostics).map_err(|m| Failure::invariant(Pass::Parse, m))?;
+    let syntax_ok = !parsed.diagnostics.iter().any(Diagnostic::is_error);
+    drop(parsed);
+
+    enter(pass, Pass::Compile, config);
+    let loader = MemLoader::new(text);
+    let program = match turn_compiler::compile(ENTRY, &loader, options()) {
+        Ok(p) => p,
+        Err(failure) => {
+            for file in &failure.files {
+                check_file_diagnostics(file).map_err(|m| Failure::invariant(Pass::Compile, m))?;
+            }
+            return Ok(if syntax_ok { Verdict::CompileError } else { Verdict::SyntaxError });
+        }
+    };
+    if !syntax_ok {
+        return Err(Failure::invariant(Pass::Compile, "the compiler accepted a file the parser reported errors in"));
+    }
+
+    enter(pass, Pass::Encode, config);
+    let program = round_trip(program)?;
+
+    enter(pass, Pass::Run, config);
+    let program = Rc::new(program);
+    let mut vm = Vm::new(program.clone(), turn_runtime::builtins(), config.limits.clone())
+        .map_err(|e| Failure::invariant(Pass::Run, format!("Vm::new refused a compiled program: {}", e.message)))?;
+    let mut host = FuzzHost::new(text);
+    let ended = drive(&mut vm, &mut host, &config.limits)?;
+
+    enter(pass, Pass::Display, config);
+    let verdict = match &ended {
+        Ended::Done(v) => {
+            show(v, &program)?;
+            Verdict::Done
+        }
+        Ended::Failed(value, kind) => {
+            show(value, &program)?;
+            if *kind == "limit" {
+                Verdict::Limit
+            } else {
+                Verdict::RuntimeError
+            }
+        }
+        Ended::Suspended => Verdict::Suspended,
+    };
+
+    enter(pass, Pass::Drop, config);
+    drop(ended);
+    drop(vm);
+    drop(program);
+    Ok(verdict)
+}
+
+/// The compile options, built once (building them copies the builtin table).
+fn options() -> &'static CompileOptions {
+    static OPTIONS: OnceLock<CompileOptions> = OnceLock::new();
+    OPTIONS.get_or_init(turn_runtime::compile_options)
+}
+
+/// Every diagnostic's spans lie inside `text` and on character boundaries,
+/// and the line index can place them.
+fn check_spans(text: &str, diagnostics: &[Diagnostic]) -> Result<(), String> {
+    let index = turn_syntax::LineIndex::new(text);
+    for d in diagnostics {
+        let spans = std::iter::once(d.span).chain(d.labels.iter().map(|l| l.span));
+        for s in spans {
+            let (start, end) = (s.start as usize, s.end as usize);
+            if start > end || end > text.len() {
+                return Err(format!("diagnostic {} span {start}..{end} is outside the text ({} bytes): {}", d.code, text.len(), d.message));
+            }
+            if !text.is_char_boundary(start) || !text.is_char_boundary(end) {
+                return Err(format!("diagnostic {} span {start}..{end} splits a character: {}", d.code, d.message));
+            }
+            let _ = index.line_col(text, s.start);
+        }
+    }
+    Ok(())
+}
+
+fn check_file_diagnostics(file: &FileDiagnostics) -> Result<(), String> {
+    check_spans(&file.text, &file.diagnostics).map_err(|m| format!("{}: {m}", file.path))
+}
+
+/// Encode, decode and re-encode: the bytes must match, and the decoded
+/// program (what a checkpoint would run) is the one that runs. The
+/// disassembler must describe it without panicking.
+fn round_trip(program: Program) -> Result<Program, Failure> {
+    let bytes = program.encode();
+    let decoded = Program::decode(&bytes).map_err(|e| Failure::invariant(Pass::Encode, format!("decoding an encoded program failed: {e}")))?;
+    if decoded.encode() != bytes {
+        return Err(Failure::invariant(Pass::Encode, "re-encoding a decoded program gave different bytes"));
+    }
+    let _ = turn_bytecode::disasm::disassemble(&decoded);
+    Ok(decoded)
+}
+
+/// How the run ended.
+enum Ended {
+    Done(Value),
+    /// The thrown value and the error kind.
+    Failed(Value, String),
+    Suspended,
+}
+
+/// Runs the VM, answering effects through `host`, preempting it now and
+/// then (as the scheduler will), and checking that it stays within its
+/// limits.
+fn drive(vm: &mut Vm, host: &mut FuzzHost, limits: &Limits) -> Result<Ended, Failure> {
+    // More effects than this without reaching the step limit means the VM
+    // does unbounded work between steps.
+    let max_effects = limits.max_steps.saturating_mul(4).max(10_000);
+    let mut effects = 0u64;
+    loop {
+        let before = vm.steps();
+        let budget = host.budget();
+        let outcome = vm.run(budget);
+        if limits.max_steps != 0 && vm.steps() > limits.max_steps.saturating_add(1) {
+            return Err(Failure::invariant(
+                Pass::Run,
+                format!("ran {} steps with a limit of {}", vm.steps(), limits.max_steps),
+            ));
+        }
+        match outcome {
+            Outcome::Done(v) => return Ok(Ended::Done(v)),
+            Outcome::Failed(u) => {
+                if u.kind == "internal" {
+                    return Err(Failure::invariant(Pass::Run, format!("internal error: {}", u.message)));
+                }
+                return Ok(Ended::Failed(u.value, u.kind));
+            }
+            Outcome::Preempted => {
+                if vm.steps() <= before {
+                    return Err(Failure::invariant(
+                        Pass::Run,
+                        format!("run({budget}) was preempted without progress (steps stayed at {before})"),
+                    ));
+                }
+            }
+            Outcome::Effect(effect) => {
+                effects += 1;
+                if effects > max_effects {
+                    return Err(Failure::invariant(Pass::Run, format!("more than {max_effects} effects")));
+                }
+                match answer(host, vm, effect) {
+                    Some(answer) => vm.resume(answer),
+                    None => return Ok(Ended::Suspended),
+                }
+            }
+        }
+    }
+}
+
+/// The host's answer to one effect; `None` stops the run (a suspension
+/// that is not resumed).
+fn answer(host: &mut FuzzHost, vm: &Vm, effect: Effect) -> Option<Result<Value, RtError>> {
+    use turn_runtime::Host;
+    Some(match effect {
+        Effect::Print { text } => {
+            host.print(&text);
+            Ok(Value::Null)
+        }
+        Effect::Tool { name, arg } => host.tool(vm.program(), &name, arg),
+        Effect::Now => Ok(Value::Num(host.now())),
+        Effect::Sleep { seconds } => {
+            host.sleep(seconds);
+            Ok(Value::Null)
+        }
+        Effect::Random => Ok(Value::Num(host.random())),
+        Effect::Suspend => return host.resume_after_suspend().then_some(Ok(Value::Null)),
+        Effect::Intrinsic { op, args } => host.intrinsic(op, &args),
+    })
+}
+
+/// Renders a value the way the CLI shows results: display and JSON may
+/// refuse (a `limit` error on a deep value) but must not panic.
+fn show(v: &Value, program: &Program) -> Result<(), Failure> {
+    match turn_vm::display(v, program) {
+        Err(e) if e.kind == "internal" => {
+            return Err(Failure::invariant(Pass::Display, format!("internal error: {}", e.message)));
+        }
+        _ => {}
+    }
+    match turn_std::to_json(v, program) {
+        Err(e) if e.kind == "internal" => Err(Failure::invariant(Pass::Display, format!("internal error: {}", e.message))),
+        _ => Ok(()),
+    }
+}
+
+/// What the panic hook saw.
+struct Caught {
+    message: String,
+    location: Option<String>,
+    backtrace: String,
+}
+
+thread_local! {
+    static PANIC: std::cell::RefCell<Option<Caught>> = const { std::cell::RefCell::new(None) };
+    static IN_CHECK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A panic hook that records panics raised inside a check (message,
+/// location, backtrace) instead of printing them, and leaves every other
+/// panic to the previous hook.
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !IN_CHECK.with(|c| c.get()) {
+                previous(info);
+                return;
+            }
+            let message = payload_message(info.payload());
+            let location = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
+            let backtrace = std::backtrace::Backtrace::force_capture().to_string();
+            PANIC.with(|p| *p.borrow_mut() = Some(Caught { message, location, backtrace }));
+        }));
+    });
+}
+
+fn payload_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic with a non-string payload".to_string()
+    }
+}
