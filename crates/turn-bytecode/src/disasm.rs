@@ -7,13 +7,22 @@ use std::fmt::Write;
 /// The whole program: modules, struct layouts, then every function.
 pub fn disassemble(p: &Program) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "; turn bytecode v{} — {} functions, {} constants", p.version, p.functions.len(), p.constants.len());
+    let _ = writeln!(
+        out,
+        "; turn bytecode v{} — {} functions, {} constants",
+        p.version,
+        p.functions.len(),
+        p.constants.len()
+    );
     for (i, m) in p.modules.iter().enumerate() {
         let _ = writeln!(out, "; module {i}: {} (fn {})", m.path, m.function);
     }
     for (i, s) in p.structs.iter().enumerate() {
-        let fields: Vec<String> =
-            s.fields.iter().map(|(n, t)| format!("{n}: {}", t.display(&p.structs))).collect();
+        let fields: Vec<String> = s
+            .fields
+            .iter()
+            .map(|(n, t)| format!("{n}: {}", t.display(&p.structs)))
+            .collect();
         let _ = writeln!(out, "; struct {i}: {} {{ {} }}", s.name, fields.join(", "));
     }
     for (i, f) in p.functions.iter().enumerate() {
@@ -45,7 +54,11 @@ fn function(out: &mut String, p: &Program, index: usize, f: &Function) {
             (Some(fl), Some(sp)) => fl.line_col(sp.start).0,
             _ => 0,
         };
-        let line_col = if line != last_line { format!("{line:>4}") } else { "   |".to_string() };
+        let line_col = if line != last_line {
+            format!("{line:>4}")
+        } else {
+            "   |".to_string()
+        };
         last_line = line;
         let _ = writeln!(out, "{line_col} {pc:>5}  {}", op_text(p, op));
     }
@@ -57,8 +70,16 @@ fn constant(p: &Program, i: u32) -> String {
         Some(Constant::Str(s)) => format!("{s:?}"),
         Some(Constant::Ty(t)) => t.display(&p.structs).to_string(),
         Some(Constant::Ctor(c)) => {
-            let name = p.structs.get(c.sid as usize).map(|s| s.name.as_str()).unwrap_or("?");
-            format!("{name} fields {:?}{}", c.fields, if c.spread { " ..spread" } else { "" })
+            let name = p
+                .structs
+                .get(c.sid as usize)
+                .map(|s| s.name.as_str())
+                .unwrap_or("?");
+            format!(
+                "{name} fields {:?}{}",
+                c.fields,
+                if c.spread { " ..spread" } else { "" }
+            )
         }
         None => "<bad constant>".into(),
     }
@@ -74,13 +95,28 @@ fn op_text(p: &Program, op: &Op) -> String {
         Op::Context { method, argc } => format!("Context {} argc {argc}", constant(p, method)),
         Op::CheckType { ty, site } => format!("CheckType {} site {site}", constant(p, ty)),
         Op::LoadGlobal(i) => {
-            format!("LoadGlobal {i} ({})", p.globals.get(i as usize).map(String::as_str).unwrap_or("?"))
+            format!(
+                "LoadGlobal {i} ({})",
+                p.globals.get(i as usize).map(String::as_str).unwrap_or("?")
+            )
         }
         Op::Closure(i) => {
-            format!("Closure fn {i} ({})", p.functions.get(i as usize).map(|f| f.name.as_str()).unwrap_or("?"))
+            format!(
+                "Closure fn {i} ({})",
+                p.functions
+                    .get(i as usize)
+                    .map(|f| f.name.as_str())
+                    .unwrap_or("?")
+            )
         }
         Op::LoadModule(i) => {
-            format!("LoadModule {i} ({})", p.modules.get(i as usize).map(|m| m.path.as_str()).unwrap_or("?"))
+            format!(
+                "LoadModule {i} ({})",
+                p.modules
+                    .get(i as usize)
+                    .map(|m| m.path.as_str())
+                    .unwrap_or("?")
+            )
         }
         other => format!("{other:?}"),
     }

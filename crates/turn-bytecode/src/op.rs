@@ -42,7 +42,10 @@ pub enum Op {
     /// `local[index] = value` (stack: index, value), in place when unshared.
     SetIndexLocal(u16),
     /// `local.name = value` (stack: value), in place when unshared.
-    SetFieldLocal { slot: u16, name: u32 },
+    SetFieldLocal {
+        slot: u16,
+        name: u32,
+    },
 
     // ── operators ──
     Add,
@@ -72,9 +75,17 @@ pub enum Op {
 
     // ── superinstructions (formed by the compiler's peephole pass) ──
     /// `local op constant`: `LoadLocal(slot); Const(k); op`.
-    LocalConstOp { slot: u16, k: u16, op: BinOp },
+    LocalConstOp {
+        slot: u16,
+        k: u16,
+        op: BinOp,
+    },
     /// `local op local`: `LoadLocal(a); LoadLocal(b); op`.
-    LocalLocalOp { a: u16, b: u16, op: BinOp },
+    LocalLocalOp {
+        a: u16,
+        b: u16,
+        op: BinOp,
+    },
 
     // ── constructors ──
     MakeList(u32),
@@ -101,17 +112,41 @@ pub enum Op {
     JumpIfFalse(u32),
     /// `for` loop step: slot holds the collection, slot+1 the position.
     /// Pushes the next item or jumps to the target when done.
-    ForNext { slot: u16, exit: u32 },
+    ForNext {
+        slot: u16,
+        exit: u32,
+    },
     /// Turn the top of the stack into something `ForNext` can walk.
     ForPrepare,
+    /// `for x in range(…)` without building the list: pops the `argc`
+    /// arguments of `range` and stores start, end, step and a counter in
+    /// slots `slot..slot+4`.
+    RangePrepare {
+        slot: u16,
+        argc: u8,
+    },
+    /// Push the next number of the range in `slot..slot+4`, or jump when done.
+    RangeNext {
+        slot: u16,
+        exit: u32,
+    },
     Call(u8),
     /// Call the function in an upvalue with the `argc` values on the stack
     /// (no callee slot on the stack).
-    CallUpval { idx: u16, argc: u8 },
+    CallUpval {
+        idx: u16,
+        argc: u8,
+    },
     /// Call the function in a plain local slot.
-    CallLocal { slot: u16, argc: u8 },
+    CallLocal {
+        slot: u16,
+        argc: u8,
+    },
     /// `recv.name(args)`: name constant, argument count.
-    CallMethod { name: u32, argc: u8 },
+    CallMethod {
+        name: u32,
+        argc: u8,
+    },
     /// `call(target, args…)` with the compatibility rules of `call`.
     CallDynamic(u8),
     Return,
@@ -121,10 +156,16 @@ pub enum Op {
     Throw,
     /// Check the top of the stack against a type constant (gradual typing).
     /// The second operand says what is checked (see `CheckSite`).
-    CheckType { ty: u32, site: u8 },
+    CheckType {
+        ty: u32,
+        site: u8,
+    },
 
     /// Register the closure on the stack as method `name` of struct `sid`.
-    DefineMethod { sid: u16, name: u32 },
+    DefineMethod {
+        sid: u16,
+        name: u32,
+    },
 
     // ── modules ──
     /// Push the export of a module, running it the first time.
@@ -137,17 +178,24 @@ pub enum Op {
     Suspend,
     /// `infer T { prompt }`: type constant (with its schema); pops the prompt.
     Infer(u32),
-    Spawn { link: bool },
+    Spawn {
+        link: bool,
+    },
     SpawnEach,
     Gather,
     Send,
     /// `receive` (false) or `receive timeout t` (true: pops the timeout).
-    Receive { timeout: bool },
+    Receive {
+        timeout: bool,
+    },
     SelfPid,
     /// `grant identity::kind(name)`: kind constant; pops the name.
     Grant(u32),
     /// `context.method(args)`: method constant, argument count.
-    Context { method: u32, argc: u8 },
+    Context {
+        method: u32,
+        argc: u8,
+    },
     Remember,
     Recall,
 }
@@ -210,7 +258,7 @@ impl BinOp {
             BinOp::Sub => NumResult::Num(x - y),
             BinOp::Mul => NumResult::Num(x * y),
             BinOp::Div if y != 0.0 => NumResult::Num(x / y),
-            BinOp::Rem if y != 0.0 => NumResult::Num(x % y),
+            BinOp::Rem if y != 0.0 => NumResult::Num(rem(x, y)),
             BinOp::Div | BinOp::Rem => return None,
             BinOp::Lt => NumResult::Bool(x < y),
             BinOp::Le => NumResult::Bool(x <= y),
@@ -219,6 +267,24 @@ impl BinOp {
             BinOp::Eq => NumResult::Bool(x == y),
             BinOp::Ne => NumResult::Bool(x != y),
         })
+    }
+}
+
+/// `x % y` (sign of the dividend, like C's fmod), with a fast path for
+/// whole numbers, where integer remainder gives exactly the same result.
+#[inline(always)]
+pub fn rem(x: f64, y: f64) -> f64 {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    if x.fract() == 0.0 && y.fract() == 0.0 && x.abs() < EXACT && y.abs() < EXACT && y != 0.0 {
+        let r = (x as i64 % y as i64) as f64;
+        // fmod keeps the dividend's sign on a zero result: -4 % 2 is -0.
+        if r == 0.0 && x.is_sign_negative() {
+            -0.0
+        } else {
+            r
+        }
+    } else {
+        x % y
     }
 }
 

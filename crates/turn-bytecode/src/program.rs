@@ -38,7 +38,11 @@ pub struct SourceFile {
 impl SourceFile {
     pub fn new(path: String, text: String) -> SourceFile {
         let line_index = Some(LineIndex::new(&text));
-        SourceFile { path, text, line_index }
+        SourceFile {
+            path,
+            text,
+            line_index,
+        }
     }
     /// 1-based (line, column) of a byte offset.
     pub fn line_col(&self, offset: u32) -> (u32, u32) {
@@ -155,6 +159,8 @@ impl Program {
 pub enum DecodeError {
     #[error("malformed bytecode: {0}")]
     Malformed(postcard::Error),
-    #[error("bytecode version {found} is not supported (this turn reads version {BYTECODE_VERSION})")]
+    #[error(
+        "bytecode version {found} is not supported (this turn reads version {BYTECODE_VERSION})"
+    )]
     Version { found: u32 },
 }

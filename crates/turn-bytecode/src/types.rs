@@ -20,7 +20,10 @@ pub enum Ty {
     List(Box<Ty>),
     Map(Box<Ty>),
     /// `Fn(A, B) -> R`; `None` params means "any function".
-    Fn { params: Option<Vec<Ty>>, ret: Box<Ty> },
+    Fn {
+        params: Option<Vec<Ty>>,
+        ret: Box<Ty>,
+    },
     Struct(u32),
     /// `T?`: T or null.
     Optional(Box<Ty>),
@@ -74,7 +77,10 @@ impl<'a> fmt::Display for TyDisplay<'a> {
             Ty::List(t) => write!(f, "List<{}>", d(t)),
             Ty::Map(t) => write!(f, "Map<{}>", d(t)),
             Ty::Fn { params: None, ret } => write!(f, "Fn(..) -> {}", d(ret)),
-            Ty::Fn { params: Some(ps), ret } => {
+            Ty::Fn {
+                params: Some(ps),
+                ret,
+            } => {
                 f.write_str("Fn(")?;
                 for (i, p) in ps.iter().enumerate() {
                     if i > 0 {

@@ -12,7 +12,10 @@ impl Host for SystemHost {
         let _ = writeln!(out, "{text}");
     }
     fn now(&mut self) -> f64 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0)
     }
     fn sleep(&mut self, seconds: f64) {
         if seconds.is_finite() && seconds > 0.0 {
@@ -38,7 +41,11 @@ pub struct TestHost {
 
 impl Default for TestHost {
     fn default() -> TestHost {
-        TestHost { output: Vec::new(), clock: 1_700_000_000.0, seed: 42 }
+        TestHost {
+            output: Vec::new(),
+            clock: 1_700_000_000.0,
+            seed: 42,
+        }
     }
 }
 
@@ -53,7 +60,10 @@ impl Host for TestHost {
         self.clock += seconds;
     }
     fn random(&mut self) -> f64 {
-        self.seed = self.seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.seed = self
+            .seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.seed >> 11) as f64 / (1u64 << 53) as f64
     }
 }

@@ -17,7 +17,11 @@ pub fn compile_file(path: &str, loader: &dyn ModuleLoader) -> Result<Program, Co
 }
 
 /// Run a compiled program to completion with `host`.
-pub fn run_program(program: Program, limits: Limits, host: &mut dyn Host) -> Result<RunResult, turn_vm::RtError> {
+pub fn run_program(
+    program: Program,
+    limits: Limits,
+    host: &mut dyn Host,
+) -> Result<RunResult, turn_vm::RtError> {
     let mut vm = Vm::new(Rc::new(program), turn_runtime::builtins(), limits)?;
     Ok(turn_runtime::run(&mut vm, host))
 }

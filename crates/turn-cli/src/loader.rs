@@ -18,9 +18,10 @@ pub struct FsLoader {
 impl ModuleLoader for FsLoader {
     fn load(&self, path: &str, from: Option<&LoadedFile>) -> Result<LoadedFile, String> {
         let full: PathBuf = match from {
-            Some(f) if !Path::new(path).is_absolute() => {
-                Path::new(&f.key).parent().unwrap_or(Path::new(".")).join(path)
-            }
+            Some(f) if !Path::new(path).is_absolute() => Path::new(&f.key)
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join(path),
             _ => PathBuf::from(path),
         };
         let display = match (&self.display_root, from) {
@@ -39,9 +40,16 @@ impl ModuleLoader for FsLoader {
             return Err(format!("{display} is larger than 16 MiB"));
         }
         let bytes = std::fs::read(&full).map_err(|e| format!("{display}: {e}"))?;
-        let text = String::from_utf8(bytes)
-            .map_err(|e| format!("{display} is not UTF-8 (byte {})", e.utf8_error().valid_up_to()))?;
-        let key = std::fs::canonicalize(&full).unwrap_or(full.clone()).to_string_lossy().into_owned();
+        let text = String::from_utf8(bytes).map_err(|e| {
+            format!(
+                "{display} is not UTF-8 (byte {})",
+                e.utf8_error().valid_up_to()
+            )
+        })?;
+        let key = std::fs::canonicalize(&full)
+            .unwrap_or(full.clone())
+            .to_string_lossy()
+            .into_owned();
         Ok(LoadedFile { key, display, text })
     }
 }
@@ -52,7 +60,9 @@ fn relative_to(p: &Path, root: &Path) -> String {
     for c in p.components() {
         match c {
             std::path::Component::CurDir => {}
-            std::path::Component::ParentDir if matches!(parts.last(), Some(std::path::Component::Normal(_))) => {
+            std::path::Component::ParentDir
+                if matches!(parts.last(), Some(std::path::Component::Normal(_))) =>
+            {
                 parts.pop();
             }
             c => parts.push(c),

@@ -10,8 +10,14 @@ use turn_runtime::RunResult;
 use turn_vm::{Limits, Program};
 
 #[derive(Parser)]
-#[command(name = "turn", version, about = "Turn: a language, a durable runtime and a turn executor for agentic software")]
-#[command(after_help = "Examples:\n  turn run examples/hello.tn\n  turn check app.tn --json\n  turn schema app.tn Report")]
+#[command(
+    name = "turn",
+    version,
+    about = "Turn: a language, a durable runtime and a turn executor for agentic software"
+)]
+#[command(
+    after_help = "Examples:\n  turn run examples/hello.tn\n  turn check app.tn --json\n  turn schema app.tn Report"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -56,7 +62,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Deep (but legal) programs recurse in the compiler: give it room.
-    let worker = std::thread::Builder::new().stack_size(256 * 1024 * 1024).spawn(move || dispatch(cli));
+    let worker = std::thread::Builder::new()
+        .stack_size(256 * 1024 * 1024)
+        .spawn(move || dispatch(cli));
     match worker.map(|h| h.join()) {
         Ok(Ok(code)) => code,
         _ => {
@@ -68,8 +76,17 @@ fn main() -> ExitCode {
 
 fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Run { file, max_steps, max_depth, max_value_size } => {
-            let limits = Limits { max_steps, max_call_depth: max_depth, max_value_size };
+        Command::Run {
+            file,
+            max_steps,
+            max_depth,
+            max_value_size,
+        } => {
+            let limits = Limits {
+                max_steps,
+                max_call_depth: max_depth,
+                max_value_size,
+            };
             run(&file, limits)
         }
         Command::Check { file, json } => check(&file, json),
@@ -89,7 +106,10 @@ fn compile(file: &str) -> Result<Program, ExitCode> {
     match turn_cli::compile_file(file, &FsLoader::default()) {
         Ok(p) => Ok(p),
         Err(failure) => {
-            eprint!("{}", report::render_diagnostics(&failure, std::io::stderr().is_terminal()));
+            eprint!(
+                "{}",
+                report::render_diagnostics(&failure, std::io::stderr().is_terminal())
+            );
             Err(ExitCode::from(1))
         }
     }
@@ -141,7 +161,10 @@ fn check(file: &str, json: bool) -> ExitCode {
             if json {
                 println!("{}", report::diagnostics_json(&failure));
             } else {
-                eprint!("{}", report::render_diagnostics(&failure, std::io::stderr().is_terminal()));
+                eprint!(
+                    "{}",
+                    report::render_diagnostics(&failure, std::io::stderr().is_terminal())
+                );
             }
             ExitCode::from(1)
         }
@@ -155,17 +178,28 @@ fn schema(file: &str, type_name: &str) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let ty = program.structs.iter().position(|s| s.name == type_name).map(|i| turn_bytecode::Ty::Struct(i as u32));
+    let ty = program
+        .structs
+        .iter()
+        .position(|s| s.name == type_name)
+        .map(|i| turn_bytecode::Ty::Struct(i as u32));
     let Some(ty) = ty.or_else(|| builtin_type(type_name)) else {
         let names: Vec<&str> = program.structs.iter().map(|s| s.name.as_str()).collect();
         eprintln!(
             "error: no struct named `{type_name}` in {file}{}",
-            if names.is_empty() { String::new() } else { format!(" (structs: {})", names.join(", ")) }
+            if names.is_empty() {
+                String::new()
+            } else {
+                format!(" (structs: {})", names.join(", "))
+            }
         );
         return ExitCode::from(1);
     };
     let schema = turn_sema::schema_for(&ty, &program.structs);
-    println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&schema).unwrap_or_default()
+    );
     ExitCode::SUCCESS
 }
 

@@ -24,22 +24,38 @@ pub fn render_diagnostics(failure: &CompileFailure, _color: bool) -> String {
             }
         }
     }
-    let errors: usize = failure.files.iter().map(|f| f.diagnostics.iter().filter(|d| d.is_error()).count()).sum();
+    let errors: usize = failure
+        .files
+        .iter()
+        .map(|f| f.diagnostics.iter().filter(|d| d.is_error()).count())
+        .sum();
     let mut s = out;
     if errors > 0 {
-        s.push_str(&format!("error: could not compile: {errors} error{}\n", if errors == 1 { "" } else { "s" }));
+        s.push_str(&format!(
+            "error: could not compile: {errors} error{}\n",
+            if errors == 1 { "" } else { "s" }
+        ));
     }
     s
 }
 
 fn to_codespan(d: &Diagnostic, file: usize, len: usize) -> CsDiagnostic<usize> {
-    let clamp = |s: turn_syntax::Span| (s.start as usize).min(len)..(s.end as usize).min(len).max((s.start as usize).min(len));
-    let severity = if d.is_error() { Severity::Error } else { Severity::Warning };
+    let clamp = |s: turn_syntax::Span| {
+        (s.start as usize).min(len)..(s.end as usize).min(len).max((s.start as usize).min(len))
+    };
+    let severity = if d.is_error() {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
     let mut labels = vec![Label::primary(file, clamp(d.span)).with_message(d.label.clone())];
     for l in &d.labels {
         labels.push(Label::secondary(file, clamp(l.span)).with_message(l.message.clone()));
     }
-    let mut cs = CsDiagnostic::new(severity).with_code(d.code).with_message(d.message.clone()).with_labels(labels);
+    let mut cs = CsDiagnostic::new(severity)
+        .with_code(d.code)
+        .with_message(d.message.clone())
+        .with_labels(labels);
     if let Some(h) = &d.hint {
         cs = cs.with_notes(vec![format!("hint: {h}")]);
     }
@@ -94,9 +110,14 @@ pub fn render_uncaught(u: &Uncaught, program: &Program) -> String {
             if let Some(text) = file.text.lines().nth(top.line.saturating_sub(1) as usize) {
                 let gutter = top.line.to_string();
                 let pad = " ".repeat(gutter.len());
-                let caret_pad: String =
-                    text.chars().take(top.col.saturating_sub(1) as usize).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
-                s.push_str(&format!("{pad} |\n{gutter} | {text}\n{pad} | {caret_pad}^\n"));
+                let caret_pad: String = text
+                    .chars()
+                    .take(top.col.saturating_sub(1) as usize)
+                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .collect();
+                s.push_str(&format!(
+                    "{pad} |\n{gutter} | {text}\n{pad} | {caret_pad}^\n"
+                ));
             }
         }
     }
@@ -112,7 +133,10 @@ pub fn render_uncaught(u: &Uncaught, program: &Program) -> String {
             if n > 2 * KEEP + 1 && (KEEP..n - KEEP).contains(&i) {
                 continue;
             }
-            s.push_str(&format!("  at {} ({}:{}:{})\n", f.function, f.file, f.line, f.col));
+            s.push_str(&format!(
+                "  at {} ({}:{}:{})\n",
+                f.function, f.file, f.line, f.col
+            ));
         }
     }
     s

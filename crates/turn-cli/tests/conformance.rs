@@ -16,7 +16,8 @@ use turn_cli::report;
 use turn_runtime::RunResult;
 use turn_vm::Limits;
 
-const HEADER: &str = "# generated: TURN_BLESS=1 cargo test --test conformance (review before committing)\n";
+const HEADER: &str =
+    "# generated: TURN_BLESS=1 cargo test --test conformance (review before committing)\n";
 
 fn main() {
     let args = Arguments::from_args();
@@ -27,8 +28,15 @@ fn main() {
     let trials = files
         .into_iter()
         .map(|path| {
-            let rel = path.strip_prefix(&root).unwrap_or(&path).to_string_lossy().into_owned();
-            let name = rel.trim_start_matches("tests/conformance/").trim_end_matches(".tn").to_string();
+            let rel = path
+                .strip_prefix(&root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .into_owned();
+            let name = rel
+                .trim_start_matches("tests/conformance/")
+                .trim_end_matches(".tn")
+                .to_string();
             let root = root.clone();
             Trial::test(name, move || check(&root, &path))
         })
@@ -37,11 +45,16 @@ fn main() {
 }
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| PathBuf::from("../.."))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| PathBuf::from("../.."))
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -56,13 +69,16 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// Run one program the way `turn run` does and describe what happened.
 pub fn observe(root: &Path, path: &Path) -> String {
-    let loader = FsLoader { display_root: Some(root.to_path_buf()) };
+    let loader = FsLoader {
+        display_root: Some(root.to_path_buf()),
+    };
     let rel = path.strip_prefix(root).unwrap_or(path);
     let mut out = String::new();
     let program = match turn_cli::compile_file(&path.to_string_lossy(), &loader) {
         Ok(p) => p,
         Err(failure) => {
-            let text = report::render_diagnostics(&failure, false).replace(&*path.to_string_lossy(), &rel.to_string_lossy());
+            let text = report::render_diagnostics(&failure, false)
+                .replace(&*path.to_string_lossy(), &rel.to_string_lossy());
             out.push_str("-- diagnostics\n");
             out.push_str(&text);
             out.push_str("-- exit\n1\n");
@@ -71,7 +87,10 @@ pub fn observe(root: &Path, path: &Path) -> String {
     };
     let shown = program.clone();
     let mut host = TestHost::default();
-    let limits = Limits { max_steps: 50_000_000, ..Limits::default() };
+    let limits = Limits {
+        max_steps: 50_000_000,
+        ..Limits::default()
+    };
     let result = turn_cli::run_program(program, limits, &mut host);
     out.push_str("-- stdout\n");
     for line in &host.output {
@@ -116,15 +135,22 @@ fn check(root: &Path, path: &Path) -> Result<(), Failed> {
     let actual = observe(root, path);
     let expected_path = path.with_extension("expected");
     if std::env::var_os("TURN_BLESS").is_some() {
-        std::fs::write(&expected_path, format!("{HEADER}{actual}")).map_err(|e| Failed::from(e.to_string()))?;
+        std::fs::write(&expected_path, format!("{HEADER}{actual}"))
+            .map_err(|e| Failed::from(e.to_string()))?;
         return Ok(());
     }
-    let expected = std::fs::read_to_string(&expected_path)
-        .map_err(|_| Failed::from(format!("missing {} (run with TURN_BLESS=1 to create it)", expected_path.display())))?;
+    let expected = std::fs::read_to_string(&expected_path).map_err(|_| {
+        Failed::from(format!(
+            "missing {} (run with TURN_BLESS=1 to create it)",
+            expected_path.display()
+        ))
+    })?;
     let expected = expected.strip_prefix(HEADER).unwrap_or(&expected);
     if expected == actual {
         Ok(())
     } else {
-        Err(Failed::from(format!("output differs\n--- expected\n{expected}--- actual\n{actual}")))
+        Err(Failed::from(format!(
+            "output differs\n--- expected\n{expected}--- actual\n{actual}"
+        )))
     }
 }

@@ -39,9 +39,20 @@ pub(crate) struct FnBuilder<'d, 'a> {
 }
 
 impl<'d, 'a> FnBuilder<'d, 'a> {
-    fn new(d: &'d mut Driver<'a>, file: &'d LoadedFile, file_index: u32, an: &'d Analysis, key: NodeId) -> Self {
+    fn new(
+        d: &'d mut Driver<'a>,
+        file: &'d LoadedFile,
+        file_index: u32,
+        an: &'d Analysis,
+        key: NodeId,
+    ) -> Self {
         let info = an.functions.get(&key).cloned().unwrap_or_default();
-        let upvals = info.captures.iter().enumerate().map(|(i, b)| (*b, i as u16)).collect();
+        let upvals = info
+            .captures
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (*b, i as u16))
+            .collect();
         FnBuilder {
             d,
             file,
@@ -75,7 +86,13 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
         b.stmts(stmts);
         b.emit(Op::Null);
         b.emit(Op::Return);
-        let f = b.finish(name, Span::new(0, file.text.len() as u32), 0, false, Vec::new());
+        let f = b.finish(
+            name,
+            Span::new(0, file.text.len() as u32),
+            0,
+            false,
+            Vec::new(),
+        );
         let diags = std::mem::take(&mut b.diags);
         let idx = b.d.program.functions.len() as u32;
         b.d.program.functions.push(f);
@@ -83,7 +100,14 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
     }
 
     /// Compile a nested function literal; returns its function index.
-    pub fn function(&mut self, key: NodeId, f: &FnExpr, span: Span, is_method: bool, name: String) -> u32 {
+    pub fn function(
+        &mut self,
+        key: NodeId,
+        f: &FnExpr,
+        span: Span,
+        is_method: bool,
+        name: String,
+    ) -> u32 {
         let mut b = FnBuilder::new(self.d, self.file, self.file_index, self.an, key);
         b.span = span;
         let mut cell_params = Vec::new();
@@ -123,15 +147,32 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
         idx
     }
 
-    fn finish(&mut self, name: String, span: Span, arity: u16, is_method: bool, cell_params: Vec<u16>) -> Function {
+    fn finish(
+        &mut self,
+        name: String,
+        span: Span,
+        arity: u16,
+        is_method: bool,
+        cell_params: Vec<u16>,
+    ) -> Function {
         if self.next_slot > u16::MAX as u32 {
             self.diags.push(
                 Diagnostic::error("E1015", "this function has more than 65535 variables", span)
                     .with_label("too many variables"),
             );
         }
-        let upvalues = self.info.captures.iter().map(|b| self.d_upvalue_source(*b)).collect();
-        let upvalue_names = self.info.captures.iter().map(|b| self.an.bindings[*b as usize].name.clone()).collect();
+        let upvalues = self
+            .info
+            .captures
+            .iter()
+            .map(|b| self.d_upvalue_source(*b))
+            .collect();
+        let upvalue_names = self
+            .info
+            .captures
+            .iter()
+            .map(|b| self.an.bindings[*b as usize].name.clone())
+            .collect();
         Function {
             name,
             file: self.file_index,
@@ -158,7 +199,12 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
     /// Where each upvalue of the nested function `key` comes from, seen from
     /// this (enclosing) function.
     pub fn closure_sources(&mut self, key: NodeId) -> Vec<UpvalueSource> {
-        let captures = self.an.functions.get(&key).map(|f| f.captures.clone()).unwrap_or_default();
+        let captures = self
+            .an
+            .functions
+            .get(&key)
+            .map(|f| f.captures.clone())
+            .unwrap_or_default();
         captures
             .into_iter()
             .map(|b| {
@@ -196,7 +242,11 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
             return None;
         }
         match (self.code[n - 2], self.code[n - 1]) {
-            (Op::LoadLocal(slot), Op::Const(k)) if k <= u16::MAX as u32 => Some(Op::LocalConstOp { slot, k: k as u16, op }),
+            (Op::LoadLocal(slot), Op::Const(k)) if k <= u16::MAX as u32 => Some(Op::LocalConstOp {
+                slot,
+                k: k as u16,
+                op,
+            }),
             (Op::LoadLocal(a), Op::LoadLocal(b)) => Some(Op::LocalLocalOp { a, b, op }),
             _ => None,
         }
@@ -213,15 +263,22 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
         self.barrier = self.code.len();
         let target = self.code.len() as u32;
         match &mut self.code[at] {
-            Op::Jump(t) | Op::JumpIfFalse(t) | Op::PushHandler(t) | Op::AndShort(t) | Op::OrShort(t) => *t = target,
-            Op::ForNext { exit, .. } => *exit = target,
+            Op::Jump(t)
+            | Op::JumpIfFalse(t)
+            | Op::PushHandler(t)
+            | Op::AndShort(t)
+            | Op::OrShort(t) => *t = target,
+            Op::ForNext { exit, .. } | Op::RangeNext { exit, .. } => *exit = target,
             _ => {}
         }
     }
 
     pub fn check(&mut self, ty: Ty, site: CheckSite) {
         let c = self.d.const_(Constant::Ty(ty));
-        self.emit(Op::CheckType { ty: c, site: site as u8 });
+        self.emit(Op::CheckType {
+            ty: c,
+            site: site as u8,
+        });
     }
 
     fn emit_return(&mut self) {
@@ -245,9 +302,34 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
 
     /// Two consecutive hidden slots (a `for` loop's collection and position).
     fn hidden_slots(&mut self) -> u16 {
-        let s = self.next_slot.min(u16::MAX as u32 - 1) as u16;
-        self.next_slot += 2;
+        self.hidden_slots_n(2)
+    }
+
+    fn hidden_slots_n(&mut self, n: u32) -> u16 {
+        let s = self.next_slot.min(u16::MAX as u32 - n) as u16;
+        self.next_slot += n;
         s
+    }
+
+    /// The arguments of `range(…)` when `iter` is a call of the builtin.
+    fn range_call<'e>(&self, iter: &'e Expr) -> Option<&'e [Expr]> {
+        let ExprKind::Call { callee, args } = &iter.kind else {
+            return None;
+        };
+        let range = self
+            .d
+            .options
+            .builtins
+            .natives
+            .iter()
+            .position(|n| n.0 == "range")?;
+        if self.an.uses.get(&callee.id) == Some(&VarRef::Global(range as u16))
+            && (1..=3).contains(&args.len())
+        {
+            Some(args)
+        } else {
+            None
+        }
     }
 
     fn is_captured(&self, b: BindingId) -> bool {
@@ -261,7 +343,11 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
     pub fn load_binding(&mut self, b: BindingId) {
         if self.is_own(b) {
             let s = self.slot(b);
-            self.emit(if self.is_captured(b) { Op::LoadCell(s) } else { Op::LoadLocal(s) });
+            self.emit(if self.is_captured(b) {
+                Op::LoadCell(s)
+            } else {
+                Op::LoadLocal(s)
+            });
         } else {
             let u = self.upvals.get(&b).copied().unwrap_or(0);
             self.emit(Op::LoadUpval(u));
@@ -272,7 +358,11 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
     pub fn store_binding(&mut self, b: BindingId) {
         if self.is_own(b) {
             let s = self.slot(b);
-            self.emit(if self.is_captured(b) { Op::StoreCell(s) } else { Op::StoreLocal(s) });
+            self.emit(if self.is_captured(b) {
+                Op::StoreCell(s)
+            } else {
+                Op::StoreLocal(s)
+            });
         } else {
             let u = self.upvals.get(&b).copied().unwrap_or(0);
             self.emit(Op::StoreUpval(u));
@@ -283,14 +373,22 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
     /// variable gets a fresh cell (so each loop iteration has its own).
     fn declare_binding(&mut self, b: BindingId) {
         let s = self.slot(b);
-        self.emit(if self.is_captured(b) { Op::DeclCell(s) } else { Op::StoreLocal(s) });
+        self.emit(if self.is_captured(b) {
+            Op::DeclCell(s)
+        } else {
+            Op::StoreLocal(s)
+        });
     }
 
     /// The load instruction of a callee that can be called without pushing
     /// it: an upvalue or a plain (uncaptured) local of this function.
     pub fn direct_callee(&mut self, callee: &Expr) -> Option<Op> {
-        let ExprKind::Ident(_) = callee.kind else { return None };
-        let Some(VarRef::Local(b)) = self.an.uses.get(&callee.id).cloned() else { return None };
+        let ExprKind::Ident(_) = callee.kind else {
+            return None;
+        };
+        let Some(VarRef::Local(b)) = self.an.uses.get(&callee.id).cloned() else {
+            return None;
+        };
         if self.is_own(b) {
             if self.is_captured(b) {
                 return None;
@@ -308,7 +406,9 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
                 self.emit(Op::LoadGlobal(*i));
             }
             VarRef::Alias(i) => {
-                let Some((_, module, export)) = self.d.options.builtins.aliases.get(*i as usize).cloned() else {
+                let Some((_, module, export)) =
+                    self.d.options.builtins.aliases.get(*i as usize).cloned()
+                else {
                     self.emit(Op::Null);
                     return;
                 };
@@ -351,8 +451,14 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
         stmts
             .iter()
             .filter_map(|s| match &s.kind {
-                StmtKind::Let { name, value, .. } if value.is_fn() && counts.get(name.name.as_str()) == Some(&1) => {
-                    self.an.decls.get(&name.id).copied().filter(|b| self.is_captured(*b))
+                StmtKind::Let { name, value, .. }
+                    if value.is_fn() && counts.get(name.name.as_str()) == Some(&1) =>
+                {
+                    self.an
+                        .decls
+                        .get(&name.id)
+                        .copied()
+                        .filter(|b| self.is_captured(*b))
                 }
                 _ => None,
             })
@@ -397,16 +503,33 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
                 self.end_loop();
             }
             StmtKind::For { var, iter, body } => {
-                self.expr(iter);
-                self.span = s.span;
-                self.emit(Op::ForPrepare);
-                let slot = self.hidden_slots();
-                self.emit(Op::StoreLocal(slot));
-                let zero = self.d.num_const(0.0);
-                self.emit(Op::Const(zero));
-                self.emit(Op::StoreLocal(slot + 1));
-                let top = self.here();
-                let next = self.emit(Op::ForNext { slot, exit: 0 });
+                let top;
+                let next;
+                if let Some(args) = self.range_call(iter) {
+                    // A numeric loop: no list is built.
+                    for a in args {
+                        self.expr(a);
+                    }
+                    self.span = iter.span;
+                    let slot = self.hidden_slots_n(4);
+                    self.emit(Op::RangePrepare {
+                        slot,
+                        argc: args.len() as u8,
+                    });
+                    top = self.here();
+                    next = self.emit(Op::RangeNext { slot, exit: 0 });
+                } else {
+                    self.expr(iter);
+                    self.span = s.span;
+                    self.emit(Op::ForPrepare);
+                    let slot = self.hidden_slots();
+                    self.emit(Op::StoreLocal(slot));
+                    let zero = self.d.num_const(0.0);
+                    self.emit(Op::Const(zero));
+                    self.emit(Op::StoreLocal(slot + 1));
+                    top = self.here();
+                    next = self.emit(Op::ForNext { slot, exit: 0 });
+                }
                 if let Some(b) = self.an.decls.get(&var.id).copied() {
                     self.declare_binding(b);
                 } else {
@@ -429,7 +552,11 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
                 let target = self.loops.last().map(|l| l.continue_target).unwrap_or(0);
                 self.emit(Op::Jump(target as u32));
             }
-            StmtKind::Try { body, catch_var, handler } => {
+            StmtKind::Try {
+                body,
+                catch_var,
+                handler,
+            } => {
                 let h = self.emit(Op::PushHandler(0));
                 self.handler_depth += 1;
                 self.block(body);
@@ -437,7 +564,10 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
                 self.emit(Op::PopHandler);
                 let end = self.emit(Op::Jump(0));
                 self.patch(h);
-                match catch_var.as_ref().and_then(|v| self.an.decls.get(&v.id).copied()) {
+                match catch_var
+                    .as_ref()
+                    .and_then(|v| self.an.decls.get(&v.id).copied())
+                {
                     Some(b) => self.declare_binding(b),
                     None => {
                         self.emit(Op::Pop);
@@ -458,7 +588,9 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
             }
             StmtKind::Block(b) => self.block(b),
             StmtKind::Impl { ty, methods } => {
-                let Some(sid) = self.an.impls.get(&ty.id).copied() else { return };
+                let Some(sid) = self.an.impls.get(&ty.id).copied() else {
+                    return;
+                };
                 let type_name = ty.name.clone();
                 for m in methods {
                     if let ExprKind::Fn(f) = &m.value.kind {
@@ -466,7 +598,10 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
                         let name = format!("{type_name}.{}", m.name.name);
                         self.closure(m.value.id, f, m.value.span, true, name);
                         let c = self.d.str_const(&m.name.name);
-                        self.emit(Op::DefineMethod { sid: sid as u16, name: c });
+                        self.emit(Op::DefineMethod {
+                            sid: sid as u16,
+                            name: c,
+                        });
                     }
                 }
             }
@@ -479,7 +614,9 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
     }
 
     fn if_stmt(&mut self, e: &Expr) {
-        let ExprKind::If { cond, then, else_ } = &e.kind else { return };
+        let ExprKind::If { cond, then, else_ } = &e.kind else {
+            return;
+        };
         self.span = e.span;
         self.expr(cond);
         let to_else = self.emit(Op::JumpIfFalse(0));
@@ -503,7 +640,11 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
     }
 
     fn loop_body(&mut self, body: &Block, continue_target: usize) {
-        self.loops.push(LoopCtx { continue_target, breaks: Vec::new(), handler_depth: self.handler_depth });
+        self.loops.push(LoopCtx {
+            continue_target,
+            breaks: Vec::new(),
+            handler_depth: self.handler_depth,
+        });
         self.block(body);
     }
 
@@ -516,7 +657,11 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
     }
 
     fn pop_loop_handlers(&mut self) {
-        let depth = self.loops.last().map(|l| l.handler_depth).unwrap_or(self.handler_depth);
+        let depth = self
+            .loops
+            .last()
+            .map(|l| l.handler_depth)
+            .unwrap_or(self.handler_depth);
         for _ in depth..self.handler_depth {
             self.emit(Op::PopHandler);
         }
@@ -559,7 +704,9 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
         let check = self.an.checks.get(&target.id).cloned();
         match &target.kind {
             ExprKind::Ident(_) => {
-                let Some(VarRef::Local(b)) = self.an.uses.get(&target.id).cloned() else { return };
+                let Some(VarRef::Local(b)) = self.an.uses.get(&target.id).cloned() else {
+                    return;
+                };
                 if check.is_none() && self.is_own(b) && !self.is_captured(b) {
                     if let Some(op) = self.in_place_update(b, value) {
                         self.span = target.span.to(value.span);
@@ -594,8 +741,12 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
 
     /// The slot of a variable of this function not captured by closures.
     fn plain_local(&self, e: &Expr) -> Option<u16> {
-        let ExprKind::Ident(_) = e.kind else { return None };
-        let Some(VarRef::Local(b)) = self.an.uses.get(&e.id) else { return None };
+        let ExprKind::Ident(_) = e.kind else {
+            return None;
+        };
+        let Some(VarRef::Local(b)) = self.an.uses.get(&e.id) else {
+            return None;
+        };
         if self.is_own(*b) && !self.is_captured(*b) {
             self.slots.get(b).copied()
         } else {
@@ -607,14 +758,27 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
     /// instruction that grows the value in place when nothing else shares it.
     fn in_place_update(&mut self, b: BindingId, value: &Expr) -> Option<Op> {
         let slot = *self.slots.get(&b)?;
-        let is_var = |e: &Expr| matches!(e.kind, ExprKind::Ident(_)) && self.an.uses.get(&e.id) == Some(&VarRef::Local(b));
+        let is_var = |e: &Expr| {
+            matches!(e.kind, ExprKind::Ident(_))
+                && self.an.uses.get(&e.id) == Some(&VarRef::Local(b))
+        };
         match &value.kind {
-            ExprKind::Binary { op: BinaryOp::Add, lhs, rhs } if is_var(lhs) => {
+            ExprKind::Binary {
+                op: BinaryOp::Add,
+                lhs,
+                rhs,
+            } if is_var(lhs) => {
                 self.expr(rhs);
                 Some(Op::AddAssignLocal(slot))
             }
             ExprKind::Call { callee, args } if args.len() == 2 && is_var(&args[0]) => {
-                let push = self.d.options.builtins.natives.iter().position(|n| n.0 == "push")?;
+                let push = self
+                    .d
+                    .options
+                    .builtins
+                    .natives
+                    .iter()
+                    .position(|n| n.0 == "push")?;
                 if self.an.uses.get(&callee.id) != Some(&VarRef::Global(push as u16)) {
                     return None;
                 }
@@ -630,17 +794,14 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
     fn assign_path(&mut self, target: &Expr, value: &Expr) {
         let mut path = Vec::new();
         let mut root = target;
-        loop {
-            match &root.kind {
-                ExprKind::Index { base, .. } | ExprKind::Field { base, .. } => {
-                    path.push(root);
-                    root = base;
-                }
-                _ => break,
-            }
+        while let ExprKind::Index { base, .. } | ExprKind::Field { base, .. } = &root.kind {
+            path.push(root);
+            root = base;
         }
         path.reverse();
-        let Some(VarRef::Local(b)) = self.an.uses.get(&root.id).cloned() else { return };
+        let Some(VarRef::Local(b)) = self.an.uses.get(&root.id).cloned() else {
+            return;
+        };
         self.load_binding(b);
         let mut index_slots = Vec::new();
         let last = path.len().saturating_sub(1);

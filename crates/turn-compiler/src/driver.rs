@@ -48,7 +48,11 @@ pub struct CompileFailure {
 const MAX_MODULE_DEPTH: usize = 128;
 
 /// Compile the program whose entry file is `entry`.
-pub fn compile(entry: &str, loader: &dyn ModuleLoader, options: &CompileOptions) -> Result<Program, CompileFailure> {
+pub fn compile(
+    entry: &str,
+    loader: &dyn ModuleLoader,
+    options: &CompileOptions,
+) -> Result<Program, CompileFailure> {
     let mut d = Driver {
         program: Program {
             version: BYTECODE_VERSION,
@@ -57,7 +61,12 @@ pub fn compile(entry: &str, loader: &dyn ModuleLoader, options: &CompileOptions)
             structs: Vec::new(),
             modules: Vec::new(),
             files: Vec::new(),
-            globals: options.builtins.natives.iter().map(|n| n.0.clone()).collect(),
+            globals: options
+                .builtins
+                .natives
+                .iter()
+                .map(|n| n.0.clone())
+                .collect(),
             entry: 0,
         },
         options,
@@ -133,10 +142,16 @@ impl Driver<'_> {
 
     /// The module index for `use "path"` in `from`, compiling it on first use.
     /// `Err` carries a diagnostic for the use site.
+    // Diagnostics are built on the cold path only; boxing buys nothing.
+    #[allow(clippy::result_large_err)]
     pub fn module_index(&mut self, path: &str, from: &LoadedFile) -> Result<u16, Diagnostic> {
         let file = if path.starts_with("std/") {
             match (self.options.std_source)(path) {
-                Some(text) => LoadedFile { key: path.to_string(), display: format!("<{path}>"), text: text.to_string() },
+                Some(text) => LoadedFile {
+                    key: path.to_string(),
+                    display: format!("<{path}>"),
+                    text: text.to_string(),
+                },
                 None => {
                     return Err(Diagnostic::error("E2001", format!("there is no standard module `{path}`"), Span::default())
                         .with_label("unknown module")
@@ -147,24 +162,39 @@ impl Driver<'_> {
             match self.loader.load(path, Some(from)) {
                 Ok(f) => f,
                 Err(message) => {
-                    return Err(Diagnostic::error("E2001", format!("cannot load module `{path}`: {message}"), Span::default())
-                        .with_label("here"))
+                    return Err(Diagnostic::error(
+                        "E2001",
+                        format!("cannot load module `{path}`: {message}"),
+                        Span::default(),
+                    )
+                    .with_label("here"))
                 }
             }
         };
         if let Some(pos) = self.in_progress.iter().position(|(k, _)| k == &file.key) {
-            let mut chain: Vec<&str> = self.in_progress[pos..].iter().map(|(_, d)| d.as_str()).collect();
+            let mut chain: Vec<&str> = self.in_progress[pos..]
+                .iter()
+                .map(|(_, d)| d.as_str())
+                .collect();
             chain.push(&file.display);
-            return Err(Diagnostic::error("E2002", format!("module cycle: {}", chain.join(" -> ")), Span::default())
-                .with_label("this `use` closes the cycle")
-                .with_hint("move what both modules need into a third module"));
+            return Err(Diagnostic::error(
+                "E2002",
+                format!("module cycle: {}", chain.join(" -> ")),
+                Span::default(),
+            )
+            .with_label("this `use` closes the cycle")
+            .with_hint("move what both modules need into a third module"));
         }
         if let Some(i) = self.by_key.get(&file.key) {
             return Ok(*i);
         }
         if self.in_progress.len() >= MAX_MODULE_DEPTH {
-            return Err(Diagnostic::error("E2002", "modules are nested too deeply", Span::default())
-                .with_label("this `use` goes past 128 nested modules"));
+            return Err(Diagnostic::error(
+                "E2002",
+                "modules are nested too deeply",
+                Span::default(),
+            )
+            .with_label("this `use` goes past 128 nested modules"));
         }
         Ok(self.compile_module(file))
     }
@@ -173,20 +203,32 @@ impl Driver<'_> {
     fn compile_module(&mut self, file: LoadedFile) -> u16 {
         let index = self.program.modules.len() as u16;
         let file_index = self.program.files.len() as u32;
-        self.program.files.push(SourceFile::new(file.display.clone(), file.text.clone()));
-        self.program.modules.push(ModuleInfo { path: file.display.clone(), function: u32::MAX });
+        self.program
+            .files
+            .push(SourceFile::new(file.display.clone(), file.text.clone()));
+        self.program.modules.push(ModuleInfo {
+            path: file.display.clone(),
+            function: u32::MAX,
+        });
         self.by_key.insert(file.key.clone(), index);
-        self.in_progress.push((file.key.clone(), file.display.clone()));
+        self.in_progress
+            .push((file.key.clone(), file.display.clone()));
 
         let parsed = turn_syntax::parse(&file.text);
         let mut diagnostics = parsed.diagnostics;
-        let analysis = analyze(&parsed.file, &self.options.builtins, &mut self.program.structs, file_index);
+        let analysis = analyze(
+            &parsed.file,
+            &self.options.builtins,
+            &mut self.program.structs,
+            file_index,
+        );
         diagnostics.extend(analysis.diagnostics.iter().cloned());
         let function = if diagnostics.iter().any(Diagnostic::is_error) {
             u32::MAX
         } else {
             let name = format!("<module {}>", file.display);
-            let (f, mut gen_diags) = FnBuilder::module(self, &file, file_index, &analysis, &parsed.file.stmts, name);
+            let (f, mut gen_diags) =
+                FnBuilder::module(self, &file, file_index, &analysis, &parsed.file.stmts, name);
             diagnostics.append(&mut gen_diags);
             f
         };
@@ -198,7 +240,11 @@ impl Driver<'_> {
             self.failed = true;
         }
         if !diagnostics.is_empty() {
-            self.reports.push(FileDiagnostics { path: file.display, text: file.text, diagnostics });
+            self.reports.push(FileDiagnostics {
+                path: file.display,
+                text: file.text,
+                diagnostics,
+            });
         }
         index
     }

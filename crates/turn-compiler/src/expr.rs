@@ -80,9 +80,18 @@ impl FnBuilder<'_, '_> {
                 let mut order = Vec::new();
                 for f in fields {
                     self.expr(&f.value);
-                    order.push(def_fields.iter().position(|n| n == &f.name.name).unwrap_or(0) as u16);
+                    order.push(
+                        def_fields
+                            .iter()
+                            .position(|n| n == &f.name.name)
+                            .unwrap_or(0) as u16,
+                    );
                 }
-                let c = self.d.const_(Constant::Ctor(StructCtor { sid, fields: order, spread: spread.is_some() }));
+                let c = self.d.const_(Constant::Ctor(StructCtor {
+                    sid,
+                    fields: order,
+                    spread: spread.is_some(),
+                }));
                 self.span = e.span;
                 self.emit(Op::MakeStruct(c));
             }
@@ -124,7 +133,10 @@ impl FnBuilder<'_, '_> {
                 self.expr(recv);
                 self.args(args);
                 let c = self.d.str_const(&name.name);
-                self.emit(Op::CallMethod { name: c, argc: args.len().min(255) as u8 });
+                self.emit(Op::CallMethod {
+                    name: c,
+                    argc: args.len().min(255) as u8,
+                });
             }
             ExprKind::Index { base, index } => {
                 self.expr(base);
@@ -153,14 +165,21 @@ impl FnBuilder<'_, '_> {
             ExprKind::Block(b) => self.block_value(b),
             ExprKind::Infer { body, .. } => {
                 self.block_value(body);
-                let ty = self.an.infer_types.get(&e.id).cloned().unwrap_or(turn_bytecode::Ty::Any);
+                let ty = self
+                    .an
+                    .infer_types
+                    .get(&e.id)
+                    .cloned()
+                    .unwrap_or(turn_bytecode::Ty::Any);
                 let c = self.d.const_(Constant::Ty(ty));
                 self.span = e.span;
                 self.emit(Op::Infer(c));
             }
             ExprKind::Spawn { kind, func } => {
                 self.expr(func);
-                self.emit(Op::Spawn { link: *kind == SpawnKind::SpawnLink });
+                self.emit(Op::Spawn {
+                    link: *kind == SpawnKind::SpawnLink,
+                });
             }
             ExprKind::Gather(x) => {
                 self.expr(x);
@@ -175,7 +194,9 @@ impl FnBuilder<'_, '_> {
                 if let Some(t) = timeout {
                     self.expr(t);
                 }
-                self.emit(Op::Receive { timeout: timeout.is_some() });
+                self.emit(Op::Receive {
+                    timeout: timeout.is_some(),
+                });
             }
             ExprKind::Grant { kind, name } => {
                 self.expr(name);
@@ -210,7 +231,10 @@ impl FnBuilder<'_, '_> {
             ExprKind::Context { method, args } => {
                 self.args(args);
                 let c = self.d.str_const(&method.name);
-                self.emit(Op::Context { method: c, argc: args.len().min(255) as u8 });
+                self.emit(Op::Context {
+                    method: c,
+                    argc: args.len().min(255) as u8,
+                });
             }
             ExprKind::Intrinsic { kind, args } => {
                 self.args(args);
@@ -218,7 +242,9 @@ impl FnBuilder<'_, '_> {
                     Intrinsic::Remember => self.emit(Op::Remember),
                     Intrinsic::Recall => self.emit(Op::Recall),
                     Intrinsic::SpawnEach => self.emit(Op::SpawnEach),
-                    Intrinsic::Call => self.emit(Op::CallDynamic(args.len().saturating_sub(1).min(255) as u8)),
+                    Intrinsic::Call => {
+                        self.emit(Op::CallDynamic(args.len().saturating_sub(1).min(255) as u8))
+                    }
                 };
             }
         }
@@ -253,10 +279,18 @@ impl FnBuilder<'_, '_> {
             self.span = span;
             match op {
                 BinaryOp::And | BinaryOp::Or => {
-                    let short = self.emit(if op == BinaryOp::And { Op::AndShort(0) } else { Op::OrShort(0) });
+                    let short = self.emit(if op == BinaryOp::And {
+                        Op::AndShort(0)
+                    } else {
+                        Op::OrShort(0)
+                    });
                     self.expr(rhs);
                     self.span = span;
-                    self.emit(if op == BinaryOp::And { Op::AndJoin } else { Op::OrJoin });
+                    self.emit(if op == BinaryOp::And {
+                        Op::AndJoin
+                    } else {
+                        Op::OrJoin
+                    });
                     self.patch(short);
                 }
                 _ => {

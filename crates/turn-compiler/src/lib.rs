@@ -11,5 +11,7 @@ mod codegen;
 mod driver;
 mod expr;
 
-pub use driver::{compile, CompileFailure, CompileOptions, FileDiagnostics, LoadedFile, ModuleLoader};
+pub use driver::{
+    compile, CompileFailure, CompileOptions, FileDiagnostics, LoadedFile, ModuleLoader,
+};
 pub use turn_bytecode::Program;

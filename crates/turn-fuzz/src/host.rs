@@ -29,8 +29,14 @@ impl<'t> MemLoader<'t> {
 impl ModuleLoader for MemLoader<'_> {
     fn load(&self, path: &str, from: Option<&LoadedFile>) -> Result<LoadedFile, String> {
         match from {
-            None => Ok(LoadedFile { key: path.to_string(), display: path.to_string(), text: self.text.to_string() }),
-            Some(_) => Err(format!("{path}: the fuzzer loads no files besides the entry")),
+            None => Ok(LoadedFile {
+                key: path.to_string(),
+                display: path.to_string(),
+                text: self.text.to_string(),
+            }),
+            Some(_) => Err(format!(
+                "{path}: the fuzzer loads no files besides the entry"
+            )),
         }
     }
 }
@@ -76,7 +82,11 @@ impl FuzzHost {
 
     /// The step budget for the next `Vm::run`.
     pub fn budget(&mut self) -> u64 {
-        let b = self.budgets.get(self.next_budget % self.budgets.len().max(1)).copied().unwrap_or(0);
+        let b = self
+            .budgets
+            .get(self.next_budget % self.budgets.len().max(1))
+            .copied()
+            .unwrap_or(0);
         self.next_budget = self.next_budget.wrapping_add(1);
         b
     }
@@ -97,18 +107,27 @@ impl FuzzHost {
     /// operations) with a value of the kind it returns, or an error.
     pub fn intrinsic(&mut self, op: &str, args: &[Value]) -> Result<Value, RtError> {
         if self.fails() {
-            return Err(RtError::new("unsupported", format!("`{op}` refused by the fuzz host")));
+            return Err(RtError::new(
+                "unsupported",
+                format!("`{op}` refused by the fuzz host"),
+            ));
         }
         let n = self.count;
         Ok(match op {
             "infer" => return Err(RtError::new("infer", "the fuzz host has no model")),
             "spawn" | "spawn_link" => Value::Pid(2 + n),
             "spawn_each" => match args.first() {
-                Some(Value::List(items)) => Value::list((0..items.len().min(64) as u64).map(|i| Value::Pid(100 + i)).collect()),
+                Some(Value::List(items)) => Value::list(
+                    (0..items.len().min(64) as u64)
+                        .map(|i| Value::Pid(100 + i))
+                        .collect(),
+                ),
                 _ => return Err(RtError::type_error("spawn_each takes a list")),
             },
             "gather" => match args.first() {
-                Some(Value::List(items)) => Value::list(items.iter().take(64).map(|_| Value::Null).collect()),
+                Some(Value::List(items)) => {
+                    Value::list(items.iter().take(64).map(|_| Value::Null).collect())
+                }
                 Some(Value::Pid(_)) => Value::Null,
                 _ => return Err(RtError::type_error("gather takes pids")),
             },
@@ -124,11 +143,17 @@ impl FuzzHost {
 
 impl Host for FuzzHost {
     fn print(&mut self, text: &str) {
-        self.printed = self.printed.saturating_add(text.len() as u64).min(OUTPUT_CAP);
+        self.printed = self
+            .printed
+            .saturating_add(text.len() as u64)
+            .min(OUTPUT_CAP);
     }
     fn tool(&mut self, _program: &Program, name: &str, arg: Value) -> Result<Value, RtError> {
         if self.fails() {
-            Err(RtError::new("tool", format!("there is no tool named `{name}`")))
+            Err(RtError::new(
+                "tool",
+                format!("there is no tool named `{name}`"),
+            ))
         } else {
             Ok(arg)
         }
@@ -142,7 +167,10 @@ impl Host for FuzzHost {
         }
     }
     fn random(&mut self) -> f64 {
-        self.seed = self.seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.seed = self
+            .seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.seed >> 11) as f64 / (1u64 << 53) as f64
     }
 }

@@ -53,7 +53,11 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Config {
         Config {
-            limits: Limits { max_steps: 200_000, max_call_depth: 2_000, max_value_size: 1 << 20 },
+            limits: Limits {
+                max_steps: 200_000,
+                max_call_depth: 2_000,
+                max_value_size: 1 << 20,
+            },
             timeout: Duration::from_secs(5),
             stack_size: 2 << 20,
             trace_passes: false,
@@ -71,6 +75,8 @@ pub enum Pass {
     Run = 3,
     Display = 4,
     Drop = 5,
+    /// Not known (a crash the supervisor could not attribute).
+    Unknown = 6,
 }
 
 impl Pass {
@@ -82,6 +88,7 @@ impl Pass {
             Pass::Run => "run",
             Pass::Display => "display",
             Pass::Drop => "drop",
+            Pass::Unknown => "unknown",
         }
     }
     pub fn from_u8(n: u8) -> Pass {
@@ -91,11 +98,12 @@ impl Pass {
             2 => Pass::Encode,
             3 => Pass::Run,
             4 => Pass::Display,
-            _ => Pass::Drop,
+            5 => Pass::Drop,
+            _ => Pass::Unknown,
         }
     }
     pub fn from_name(name: &str) -> Option<Pass> {
-        (0..=5).map(Pass::from_u8).find(|p| p.name() == name)
+        (0..=6).map(Pass::from_u8).find(|p| p.name() == name)
     }
 }
 
@@ -126,9 +134,15 @@ impl FailureKind {
         }
     }
     pub fn from_name(name: &str) -> Option<FailureKind> {
-        [FailureKind::Panic, FailureKind::Hang, FailureKind::StackOverflow, FailureKind::Crash, FailureKind::Invariant]
-            .into_iter()
-            .find(|k| k.name() == name)
+        [
+            FailureKind::Panic,
+            FailureKind::Hang,
+            FailureKind::StackOverflow,
+            FailureKind::Crash,
+            FailureKind::Invariant,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
     }
 }
 
@@ -148,7 +162,13 @@ pub struct Failure {
 
 impl Failure {
     fn invariant(pass: Pass, message: impl Into<String>) -> Failure {
-        Failure { kind: FailureKind::Invariant, pass, message: message.into(), location: None, backtrace: None }
+        Failure {
+            kind: FailureKind::Invariant,
+            pass,
+            message: message.into(),
+            location: None,
+            backtrace: None,
+        }
     }
 
     /// A short key that identifies the bug: two inputs with the same
@@ -158,7 +178,11 @@ impl Failure {
             (Some(loc), _) => loc.clone(),
             (None, FailureKind::Invariant) => {
                 // The message without the numbers and names an input varies.
-                self.message.chars().take_while(|c| *c != ':' && *c != '`').filter(|c| !c.is_ascii_digit()).collect()
+                self.message
+                    .chars()
+                    .take_while(|c| *c != ':' && *c != '`')
+                    .filter(|c| !c.is_ascii_digit())
+                    .collect()
             }
             (None, _) => String::new(),
         };
@@ -168,7 +192,13 @@ impl Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} in {}: {}", self.kind.name(), self.pass.name(), self.message)?;
+        write!(
+            f,
+            "{} in {}: {}",
+            self.kind.name(),
+            self.pass.name(),
+            self.message
+        )?;
         if let Some(loc) = &self.location {
             write!(f, " (at {loc})")?;
         }
@@ -194,8 +224,14 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    pub const ALL: [Verdict; 6] =
-        [Verdict::SyntaxError, Verdict::CompileError, Verdict::Done, Verdict::RuntimeError, Verdict::Limit, Verdict::Suspended];
+    pub const ALL: [Verdict; 6] = [
+        Verdict::SyntaxError,
+        Verdict::CompileError,
+        Verdict::Done,
+        Verdict::RuntimeError,
+        Verdict::Limit,
+        Verdict::Suspended,
+    ];
     pub fn name(self) -> &'static str {
         match self {
             Verdict::SyntaxError => "syntax-error",
@@ -216,7 +252,9 @@ impl Verdict {
 /// A stack overflow aborts the calling process (use [`supervisor`] to
 /// survive one).
 pub fn check_source(text: &str) -> Result<(), String> {
-    check_with(text, &Config::default()).map(|_| ()).map_err(|f| f.to_string())
+    check_with(text, &Config::default())
+        .map(|_| ())
+        .map_err(|f| f.to_string())
 }
 
 /// [`check_source`] with a configuration, returning how the input ended.
@@ -234,7 +272,10 @@ pub fn check_with(text: &str, config: &Config) -> Result<Verdict, Failure> {
             let _ = tx.send(result);
         });
     if let Err(e) = spawned {
-        return Err(Failure::invariant(Pass::Parse, format!("could not start the input thread: {e}")));
+        return Err(Failure::invariant(
+            Pass::Parse,
+            format!("could not start the input thread: {e}"),
+        ));
     }
     match rx.recv_timeout(config.timeout) {
         Ok(result) => result,
@@ -271,7 +312,13 @@ pub fn check_here(text: &str, config: &Config, pass: &AtomicU8) -> Result<Verdic
                 Some(c) => (c.message, c.location, Some(c.backtrace)),
                 None => (payload_message(payload.as_ref()), None, None),
             };
-            Err(Failure { kind: FailureKind::Panic, pass: Pass::from_u8(pass.load(Ordering::SeqCst)), message, location, backtrace })
+            Err(Failure {
+                kind: FailureKind::Panic,
+                pass: Pass::from_u8(pass.load(Ordering::SeqCst)),
+                message,
+                location,
+                backtrace,
+            })
         }
     }
 }
@@ -299,11 +346,18 @@ fn pipeline(text: &str, config: &Config, pass: &AtomicU8) -> Result<Verdict, Fai
             for file in &failure.files {
                 check_file_diagnostics(file).map_err(|m| Failure::invariant(Pass::Compile, m))?;
             }
-            return Ok(if syntax_ok { Verdict::CompileError } else { Verdict::SyntaxError });
+            return Ok(if syntax_ok {
+                Verdict::CompileError
+            } else {
+                Verdict::SyntaxError
+            });
         }
     };
     if !syntax_ok {
-        return Err(Failure::invariant(Pass::Compile, "the compiler accepted a file the parser reported errors in"));
+        return Err(Failure::invariant(
+            Pass::Compile,
+            "the compiler accepted a file the parser reported errors in",
+        ));
     }
 
     enter(pass, Pass::Encode, config);
@@ -311,8 +365,17 @@ fn pipeline(text: &str, config: &Config, pass: &AtomicU8) -> Result<Verdict, Fai
 
     enter(pass, Pass::Run, config);
     let program = Rc::new(program);
-    let mut vm = Vm::new(program.clone(), turn_runtime::builtins(), config.limits.clone())
-        .map_err(|e| Failure::invariant(Pass::Run, format!("Vm::new refused a compiled program: {}", e.message)))?;
+    let mut vm = Vm::new(
+        program.clone(),
+        turn_runtime::builtins(),
+        config.limits.clone(),
+    )
+    .map_err(|e| {
+        Failure::invariant(
+            Pass::Run,
+            format!("Vm::new refused a compiled program: {}", e.message),
+        )
+    })?;
     let mut host = FuzzHost::new(text);
     let ended = drive(&mut vm, &mut host, &config.limits)?;
 
@@ -355,10 +418,18 @@ fn check_spans(text: &str, diagnostics: &[Diagnostic]) -> Result<(), String> {
         for s in spans {
             let (start, end) = (s.start as usize, s.end as usize);
             if start > end || end > text.len() {
-                return Err(format!("diagnostic {} span {start}..{end} is outside the text ({} bytes): {}", d.code, text.len(), d.message));
+                return Err(format!(
+                    "diagnostic {} span {start}..{end} is outside the text ({} bytes): {}",
+                    d.code,
+                    text.len(),
+                    d.message
+                ));
             }
             if !text.is_char_boundary(start) || !text.is_char_boundary(end) {
-                return Err(format!("diagnostic {} span {start}..{end} splits a character: {}", d.code, d.message));
+                return Err(format!(
+                    "diagnostic {} span {start}..{end} splits a character: {}",
+                    d.code, d.message
+                ));
             }
             let _ = index.line_col(text, s.start);
         }
@@ -375,9 +446,17 @@ fn check_file_diagnostics(file: &FileDiagnostics) -> Result<(), String> {
 /// disassembler must describe it without panicking.
 fn round_trip(program: Program) -> Result<Program, Failure> {
     let bytes = program.encode();
-    let decoded = Program::decode(&bytes).map_err(|e| Failure::invariant(Pass::Encode, format!("decoding an encoded program failed: {e}")))?;
+    let decoded = Program::decode(&bytes).map_err(|e| {
+        Failure::invariant(
+            Pass::Encode,
+            format!("decoding an encoded program failed: {e}"),
+        )
+    })?;
     if decoded.encode() != bytes {
-        return Err(Failure::invariant(Pass::Encode, "re-encoding a decoded program gave different bytes"));
+        return Err(Failure::invariant(
+            Pass::Encode,
+            "re-encoding a decoded program gave different bytes",
+        ));
     }
     let _ = turn_bytecode::disasm::disassemble(&decoded);
     Ok(decoded)
@@ -406,14 +485,21 @@ fn drive(vm: &mut Vm, host: &mut FuzzHost, limits: &Limits) -> Result<Ended, Fai
         if limits.max_steps != 0 && vm.steps() > limits.max_steps.saturating_add(1) {
             return Err(Failure::invariant(
                 Pass::Run,
-                format!("ran {} steps with a limit of {}", vm.steps(), limits.max_steps),
+                format!(
+                    "ran {} steps with a limit of {}",
+                    vm.steps(),
+                    limits.max_steps
+                ),
             ));
         }
         match outcome {
             Outcome::Done(v) => return Ok(Ended::Done(v)),
             Outcome::Failed(u) => {
                 if u.kind == "internal" {
-                    return Err(Failure::invariant(Pass::Run, format!("internal error: {}", u.message)));
+                    return Err(Failure::invariant(
+                        Pass::Run,
+                        format!("internal error: {}", u.message),
+                    ));
                 }
                 return Ok(Ended::Failed(u.value, u.kind));
             }
@@ -428,7 +514,10 @@ fn drive(vm: &mut Vm, host: &mut FuzzHost, limits: &Limits) -> Result<Ended, Fai
             Outcome::Effect(effect) => {
                 effects += 1;
                 if effects > max_effects {
-                    return Err(Failure::invariant(Pass::Run, format!("more than {max_effects} effects")));
+                    return Err(Failure::invariant(
+                        Pass::Run,
+                        format!("more than {max_effects} effects"),
+                    ));
                 }
                 match answer(host, vm, effect) {
                     Some(answer) => vm.resume(answer),
@@ -465,12 +554,18 @@ fn answer(host: &mut FuzzHost, vm: &Vm, effect: Effect) -> Option<Result<Value, 
 fn show(v: &Value, program: &Program) -> Result<(), Failure> {
     match turn_vm::display(v, program) {
         Err(e) if e.kind == "internal" => {
-            return Err(Failure::invariant(Pass::Display, format!("internal error: {}", e.message)));
+            return Err(Failure::invariant(
+                Pass::Display,
+                format!("internal error: {}", e.message),
+            ));
         }
         _ => {}
     }
     match turn_std::to_json(v, program) {
-        Err(e) if e.kind == "internal" => Err(Failure::invariant(Pass::Display, format!("internal error: {}", e.message))),
+        Err(e) if e.kind == "internal" => Err(Failure::invariant(
+            Pass::Display,
+            format!("internal error: {}", e.message),
+        )),
         _ => Ok(()),
     }
 }
@@ -500,9 +595,17 @@ fn install_panic_hook() {
                 return;
             }
             let message = payload_message(info.payload());
-            let location = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
+            let location = info
+                .location()
+                .map(|l| format!("{}:{}", l.file(), l.line()));
             let backtrace = std::backtrace::Backtrace::force_capture().to_string();
-            PANIC.with(|p| *p.borrow_mut() = Some(Caught { message, location, backtrace }));
+            PANIC.with(|p| {
+                *p.borrow_mut() = Some(Caught {
+                    message,
+                    location,
+                    backtrace,
+                })
+            });
         }));
     });
 }

@@ -17,7 +17,9 @@ impl Rng {
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^= z >> 31;
-        Rng { state: if z == 0 { 1 } else { z } }
+        Rng {
+            state: if z == 0 { 1 } else { z },
+        }
     }
 
     pub fn next_u64(&mut self) -> u64 {

@@ -10,7 +10,10 @@ pub trait Host {
     /// A host tool called with `call("name", arg)`.
     fn tool(&mut self, program: &Program, name: &str, arg: Value) -> Result<Value, RtError> {
         let _ = (program, arg);
-        Err(RtError::new("tool", format!("there is no tool named `{name}`")))
+        Err(RtError::new(
+            "tool",
+            format!("there is no tool named `{name}`"),
+        ))
     }
     /// Seconds since the Unix epoch.
     fn now(&mut self) -> f64;

@@ -23,7 +23,11 @@ pub fn builtins() -> &'static [NativeDef] {
     TABLE.get_or_init(|| {
         let mut v: Vec<NativeDef> = Vec::new();
         for n in turn_std::natives().iter().chain(turn_vm::VM_NATIVES) {
-            v.push(NativeDef { name: n.name, arity: n.arity, func: n.func });
+            v.push(NativeDef {
+                name: n.name,
+                arity: n.arity,
+                func: n.func,
+            });
         }
         v
     })
@@ -33,7 +37,10 @@ pub fn builtins() -> &'static [NativeDef] {
 pub fn compile_options() -> CompileOptions {
     CompileOptions {
         builtins: Builtins {
-            natives: builtins().iter().map(|n| (n.name.to_string(), n.arity.min, n.arity.max)).collect(),
+            natives: builtins()
+                .iter()
+                .map(|n| (n.name.to_string(), n.arity.min, n.arity.max))
+                .collect(),
             aliases: turn_std::STD_ALIASES
                 .iter()
                 .map(|(n, m, e)| (n.to_string(), m.to_string(), e.to_string()))

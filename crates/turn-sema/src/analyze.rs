@@ -96,7 +96,12 @@ pub struct Analysis {
 
 /// Analyze one file. `structs` is the program-wide struct table: structs
 /// declared in this file are appended to it.
-pub fn analyze(file: &File, builtins: &Builtins, structs: &mut Vec<StructDef>, file_index: u32) -> Analysis {
+pub fn analyze(
+    file: &File,
+    builtins: &Builtins,
+    structs: &mut Vec<StructDef>,
+    file_index: u32,
+) -> Analysis {
     let mut a = Analyzer {
         out: Analysis::default(),
         builtins,
@@ -109,7 +114,14 @@ pub fn analyze(file: &File, builtins: &Builtins, structs: &mut Vec<StructDef>, f
         methods: HashMap::new(),
     };
     a.declare_types(&file.stmts);
-    a.fns.push(FnCtx { key: MODULE_BODY, scope_base: 0, captures: Vec::new(), ret: None, loop_depth: 0, this: None });
+    a.fns.push(FnCtx {
+        key: MODULE_BODY,
+        scope_base: 0,
+        captures: Vec::new(),
+        ret: None,
+        loop_depth: 0,
+        this: None,
+    });
     a.block_stmts(&file.stmts);
     a.fns.pop();
     a.out.functions.insert(MODULE_BODY, FnInfo::default());
@@ -171,22 +183,36 @@ impl Analyzer<'_> {
         let name = &decl.name.name;
         if self.types.structs.contains_key(name) || self.types.aliases.contains_key(name) {
             self.error(
-                Diagnostic::error("E1010", format!("the type `{name}` is declared twice"), decl.name.span)
-                    .with_label("declared again here"),
+                Diagnostic::error(
+                    "E1010",
+                    format!("the type `{name}` is declared twice"),
+                    decl.name.span,
+                )
+                .with_label("declared again here"),
             );
             return None;
         }
         let sid = self.structs.len() as u32;
-        self.structs.push(StructDef { name: name.clone(), fields: Vec::new(), file: self.file_index });
+        self.structs.push(StructDef {
+            name: name.clone(),
+            fields: Vec::new(),
+            file: self.file_index,
+        });
         self.types.structs.insert(name.clone(), sid);
         Some(sid)
     }
 
     fn register_alias(&mut self, name: &Ident, ty: &TypeExpr) {
-        if self.types.structs.contains_key(&name.name) || self.types.aliases.contains_key(&name.name) {
+        if self.types.structs.contains_key(&name.name)
+            || self.types.aliases.contains_key(&name.name)
+        {
             self.error(
-                Diagnostic::error("E1010", format!("the type `{}` is declared twice", name.name), name.span)
-                    .with_label("declared again here"),
+                Diagnostic::error(
+                    "E1010",
+                    format!("the type `{}` is declared twice", name.name),
+                    name.span,
+                )
+                .with_label("declared again here"),
             );
             return;
         }
@@ -198,8 +224,12 @@ impl Analyzer<'_> {
         for f in &decl.fields {
             if fields.iter().any(|(n, _)| n == &f.name.name) {
                 self.error(
-                    Diagnostic::error("E1010", format!("field `{}` is declared twice", f.name.name), f.name.span)
-                        .with_label("declared again here"),
+                    Diagnostic::error(
+                        "E1010",
+                        format!("field `{}` is declared twice", f.name.name),
+                        f.name.span,
+                    )
+                    .with_label("declared again here"),
                 );
                 continue;
             }
@@ -225,7 +255,11 @@ impl Analyzer<'_> {
         if conflicts(actual, expected) {
             let d = Diagnostic::error(
                 "E1002",
-                format!("mismatched types: {what} expects `{}`, found `{}`", self.show(expected), self.show(actual)),
+                format!(
+                    "mismatched types: {what} expects `{}`, found `{}`",
+                    self.show(expected),
+                    self.show(actual)
+                ),
                 span,
             )
             .with_label(format!("this is `{}`", self.show(actual)));
@@ -239,7 +273,9 @@ impl Analyzer<'_> {
     // ── scopes and names ──
 
     fn push_scope(&mut self) {
-        self.scopes.push(Scope { names: HashMap::new() });
+        self.scopes.push(Scope {
+            names: HashMap::new(),
+        });
     }
     fn pop_scope(&mut self) {
         self.scopes.pop();
@@ -270,17 +306,28 @@ impl Analyzer<'_> {
 
     /// Resolve a name used in the current function.
     fn resolve(&mut self, name: &str, span: Span, id: NodeId) -> Option<VarRef> {
-        let found = self.scopes.iter().enumerate().rev().find_map(|(i, s)| s.names.get(name).map(|b| (i, *b)));
+        let found = self
+            .scopes
+            .iter()
+            .enumerate()
+            .rev()
+            .find_map(|(i, s)| s.names.get(name).map(|b| (i, *b)));
         if let Some((scope_index, b)) = found {
             let owner = self.out.bindings[b as usize].owner;
             if owner != self.current_fn() {
                 self.capture(b, scope_index);
             } else if !self.out.bindings[b as usize].defined {
                 self.error(
-                    Diagnostic::error("E1012", format!("`{name}` is used before its definition"), span)
-                        .with_label("used here")
-                        .with_secondary(self.out.bindings[b as usize].span, "defined later here")
-                        .with_hint("move the definition up, or use it inside a function called after it"),
+                    Diagnostic::error(
+                        "E1012",
+                        format!("`{name}` is used before its definition"),
+                        span,
+                    )
+                    .with_label("used here")
+                    .with_secondary(self.out.bindings[b as usize].span, "defined later here")
+                    .with_hint(
+                        "move the definition up, or use it inside a function called after it",
+                    ),
                 );
             }
             let r = VarRef::Local(b);
@@ -300,7 +347,9 @@ impl Analyzer<'_> {
         let mut d = Diagnostic::error("E1001", format!("undefined variable `{name}`"), span)
             .with_label("not found in this scope");
         if let Some(similar) = self.similar_name(name) {
-            d = d.with_hint(format!("a variable with a similar name exists: `{similar}`"));
+            d = d.with_hint(format!(
+                "a variable with a similar name exists: `{similar}`"
+            ));
         } else {
             d = d.with_hint(format!("declare it first: `let {name} = …;`"));
         }
@@ -309,12 +358,17 @@ impl Analyzer<'_> {
     }
 
     fn similar_name(&self, name: &str) -> Option<String> {
-        let candidates = self
-            .scopes
-            .iter()
-            .flat_map(|s| s.names.keys())
-            .chain(self.builtins.natives.iter().filter(|n| !n.0.starts_with("__")).map(|n| &n.0));
-        candidates.filter(|c| edit_distance(c, name) <= 2 && c.len() > 1).min_by_key(|c| edit_distance(c, name)).cloned()
+        let candidates = self.scopes.iter().flat_map(|s| s.names.keys()).chain(
+            self.builtins
+                .natives
+                .iter()
+                .filter(|n| !n.0.starts_with("__"))
+                .map(|n| &n.0),
+        );
+        candidates
+            .filter(|c| edit_distance(c, name) <= 2 && c.len() > 1)
+            .min_by_key(|c| edit_distance(c, name))
+            .cloned()
     }
 
     /// Mark `b` (declared in scope `scope_index`) as captured by every
@@ -367,7 +421,8 @@ impl Analyzer<'_> {
                 if counts.get(name.name.as_str()) == Some(&(1, true)) {
                     let declared = ty.as_ref().map(|t| self.lower(t));
                     let b = self.new_binding(name, declared, false);
-                    self.out.bindings[b as usize].sig = fn_sig(value, &mut self.types, &mut Vec::new());
+                    self.out.bindings[b as usize].sig =
+                        fn_sig(value, &mut self.types, &mut Vec::new());
                 }
             }
         }
@@ -406,14 +461,22 @@ impl Analyzer<'_> {
             }
             StmtKind::Break | StmtKind::Continue => {
                 if self.fns.last().is_none_or(|f| f.loop_depth == 0) {
-                    let word = if matches!(s.kind, StmtKind::Break) { "break" } else { "continue" };
+                    let word = if matches!(s.kind, StmtKind::Break) {
+                        "break"
+                    } else {
+                        "continue"
+                    };
                     self.error(
                         Diagnostic::error("E1009", format!("`{word}` outside of a loop"), s.span)
                             .with_label("not inside `while` or `for`"),
                     );
                 }
             }
-            StmtKind::Try { body, catch_var, handler } => {
+            StmtKind::Try {
+                body,
+                catch_var,
+                handler,
+            } => {
                 self.block(body);
                 self.push_scope();
                 if let Some(v) = catch_var {
@@ -455,10 +518,14 @@ impl Analyzer<'_> {
     }
 
     fn let_stmt(&mut self, name: &Ident, ty: Option<&TypeExpr>, value: &Expr) {
-        let hoisted = self.scopes.last().and_then(|s| s.names.get(&name.name).copied()).filter(|b| {
-            let bd = &self.out.bindings[*b as usize];
-            !bd.defined && bd.span == name.span
-        });
+        let hoisted = self
+            .scopes
+            .last()
+            .and_then(|s| s.names.get(&name.name).copied())
+            .filter(|b| {
+                let bd = &self.out.bindings[*b as usize];
+                !bd.defined && bd.span == name.span
+            });
         let b = if let Some(b) = hoisted {
             self.out.decls.insert(name.id, b);
             self.out.bindings[b as usize].defined = true;
@@ -523,9 +590,13 @@ impl Analyzer<'_> {
                 }
             }
             Some(_) => self.error(
-                Diagnostic::error("E1014", format!("cannot assign to the builtin `{name}`"), root.span)
-                    .with_label("builtin")
-                    .with_hint(format!("declare your own variable: `let {name} = …;`")),
+                Diagnostic::error(
+                    "E1014",
+                    format!("cannot assign to the builtin `{name}`"),
+                    root.span,
+                )
+                .with_label("builtin")
+                .with_hint(format!("declare your own variable: `let {name} = …;`")),
             ),
             None => {}
         }
@@ -546,17 +617,28 @@ impl Analyzer<'_> {
         for m in methods {
             if let Some(prev) = self.methods.insert((sid, m.name.name.clone()), m.name.span) {
                 self.error(
-                    Diagnostic::error("E1010", format!("the method `{}` of `{}` is declared twice", m.name.name, ty.name), m.name.span)
-                        .with_label("declared again here")
-                        .with_secondary(prev, "first declared here"),
+                    Diagnostic::error(
+                        "E1010",
+                        format!(
+                            "the method `{}` of `{}` is declared twice",
+                            m.name.name, ty.name
+                        ),
+                        m.name.span,
+                    )
+                    .with_label("declared again here")
+                    .with_secondary(prev, "first declared here"),
                 );
             }
             match &m.value.kind {
                 ExprKind::Fn(f) => self.function(m.value.id, f, true),
                 _ => {
                     self.error(
-                        Diagnostic::error("E0004", "an `impl` method must be a function", m.value.span)
-                            .with_label("expected `turn(…) { … }`"),
+                        Diagnostic::error(
+                            "E0004",
+                            "an `impl` method must be a function",
+                            m.value.span,
+                        )
+                        .with_label("expected `turn(…) { … }`"),
                     );
                     self.expr(&m.value);
                 }
@@ -579,7 +661,11 @@ impl Analyzer<'_> {
         self.push_scope();
         let mut info = FnInfo::default();
         if is_method {
-            let this = Ident { id: NodeId::MAX, name: "this".into(), span: f.body.span };
+            let this = Ident {
+                id: NodeId::MAX,
+                name: "this".into(),
+                span: f.body.span,
+            };
             let b = self.new_binding(&this, None, true);
             self.out.decls.remove(&NodeId::MAX);
             info.this = Some(b);
@@ -590,8 +676,12 @@ impl Analyzer<'_> {
         for (i, p) in f.params.iter().enumerate() {
             if f.params[..i].iter().any(|q| q.name.name == p.name.name) {
                 self.error(
-                    Diagnostic::error("E1010", format!("parameter `{}` is declared twice", p.name.name), p.name.span)
-                        .with_label("declared again here"),
+                    Diagnostic::error(
+                        "E1010",
+                        format!("parameter `{}` is declared twice", p.name.name),
+                        p.name.span,
+                    )
+                    .with_label("declared again here"),
                 );
             }
             let declared = p.ty.as_ref().map(|t| self.lower(t));
@@ -627,7 +717,10 @@ impl Analyzer<'_> {
             ExprKind::Str(_) => Ty::Str,
             ExprKind::Error => Ty::Any,
             ExprKind::Ident(name) => match self.resolve(name, e.span, e.id) {
-                Some(VarRef::Local(b)) => self.out.bindings[b as usize].declared.clone().unwrap_or(Ty::Any),
+                Some(VarRef::Local(b)) => self.out.bindings[b as usize]
+                    .declared
+                    .clone()
+                    .unwrap_or(Ty::Any),
                 _ => Ty::Any,
             },
             ExprKind::SelfPid => Ty::Pid,
@@ -669,9 +762,13 @@ impl Analyzer<'_> {
                 for en in entries {
                     if let Some(prev) = seen.insert(&en.key, en.key_span) {
                         self.error(
-                            Diagnostic::error("E1010", format!("key `{}` appears twice in this map", en.key), en.key_span)
-                                .with_label("duplicate key")
-                                .with_secondary(prev, "first here"),
+                            Diagnostic::error(
+                                "E1010",
+                                format!("key `{}` appears twice in this map", en.key),
+                                en.key_span,
+                            )
+                            .with_label("duplicate key")
+                            .with_secondary(prev, "first here"),
                         );
                     }
                     self.expr(&en.value);
@@ -685,10 +782,17 @@ impl Analyzer<'_> {
                 }
                 Ty::Vec
             }
-            ExprKind::Struct { name, fields, spread } => self.struct_lit(e, name, fields, spread.as_deref()),
+            ExprKind::Struct {
+                name,
+                fields,
+                spread,
+            } => self.struct_lit(e, name, fields, spread.as_deref()),
             ExprKind::Fn(f) => {
                 self.function(e.id, f, false);
-                Ty::Fn { params: Some(f.params.iter().map(|_| Ty::Any).collect()), ret: Box::new(Ty::Any) }
+                Ty::Fn {
+                    params: Some(f.params.iter().map(|_| Ty::Any).collect()),
+                    ret: Box::new(Ty::Any),
+                }
             }
             ExprKind::Unary { op, expr } => {
                 let t = self.expr(expr);
@@ -749,7 +853,11 @@ impl Analyzer<'_> {
                                 .with_hint(format!(
                                     "`{}` has fields: {}",
                                     def.name,
-                                    def.fields.iter().map(|f| f.0.as_str()).collect::<Vec<_>>().join(", ")
+                                    def.fields
+                                        .iter()
+                                        .map(|f| f.0.as_str())
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
                                 ));
                                 self.error(d);
                             }
@@ -774,9 +882,15 @@ impl Analyzer<'_> {
                 let target = self.lower(ty);
                 if let Some(bad) = uninferable(&target, self.structs, 0) {
                     self.error(
-                        Diagnostic::error("E1006", format!("`infer` cannot produce a value of type `{bad}`"), ty.span)
-                            .with_label("not a data type a model can return")
-                            .with_hint("use a struct, Str, Num, Bool, List<T>, Map<T> or an optional of them"),
+                        Diagnostic::error(
+                            "E1006",
+                            format!("`infer` cannot produce a value of type `{bad}`"),
+                            ty.span,
+                        )
+                        .with_label("not a data type a model can return")
+                        .with_hint(
+                            "use a struct, Str, Num, Bool, List<T>, Map<T> or an optional of them",
+                        ),
                     );
                 }
                 let pt = self.block_value(body);
@@ -914,13 +1028,23 @@ impl Analyzer<'_> {
         Ty::Any
     }
 
-    fn struct_lit(&mut self, e: &Expr, name: &Ident, fields: &[FieldInit], spread: Option<&Expr>) -> Ty {
+    fn struct_lit(
+        &mut self,
+        e: &Expr,
+        name: &Ident,
+        fields: &[FieldInit],
+        spread: Option<&Expr>,
+    ) -> Ty {
         let spread_ty = spread.map(|s| (self.expr(s), s.span));
         let Some(sid) = self.types.structs.get(&name.name).copied() else {
             self.error(
-                Diagnostic::error("E1007", format!("unknown struct `{}`", name.name), name.span)
-                    .with_label("not declared")
-                    .with_hint(format!("declare it: `struct {} {{ … }};`", name.name)),
+                Diagnostic::error(
+                    "E1007",
+                    format!("unknown struct `{}`", name.name),
+                    name.span,
+                )
+                .with_label("not declared")
+                .with_hint(format!("declare it: `struct {} {{ … }};`", name.name)),
             );
             for f in fields {
                 self.expr(&f.value);
@@ -929,26 +1053,48 @@ impl Analyzer<'_> {
         };
         self.out.struct_lits.insert(e.id, sid);
         if let Some((t, span)) = spread_ty {
-            self.check_assignable(&t, &Ty::Struct(sid), span, &format!("`..` in a `{}` literal", name.name));
+            self.check_assignable(
+                &t,
+                &Ty::Struct(sid),
+                span,
+                &format!("`..` in a `{}` literal", name.name),
+            );
         }
-        let def_fields = self.structs.get(sid as usize).map(|d| d.fields.clone()).unwrap_or_default();
+        let def_fields = self
+            .structs
+            .get(sid as usize)
+            .map(|d| d.fields.clone())
+            .unwrap_or_default();
         let mut seen: Vec<&str> = Vec::new();
         for f in fields {
             let t = self.expr(&f.value);
             if seen.contains(&f.name.name.as_str()) {
                 self.error(
-                    Diagnostic::error("E1010", format!("field `{}` is given twice", f.name.name), f.name.span)
-                        .with_label("duplicate field"),
+                    Diagnostic::error(
+                        "E1010",
+                        format!("field `{}` is given twice", f.name.name),
+                        f.name.span,
+                    )
+                    .with_label("duplicate field"),
                 );
                 continue;
             }
             seen.push(&f.name.name);
             match def_fields.iter().find(|(n, _)| n == &f.name.name) {
                 Some((_, ft)) => {
-                    self.check_assignable(&t, ft, f.value.span, &format!("field `{}`", f.name.name));
+                    self.check_assignable(
+                        &t,
+                        ft,
+                        f.value.span,
+                        &format!("field `{}`", f.name.name),
+                    );
                 }
                 None => {
-                    let known = def_fields.iter().map(|f| f.0.as_str()).collect::<Vec<_>>().join(", ");
+                    let known = def_fields
+                        .iter()
+                        .map(|f| f.0.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ");
                     self.error(
                         Diagnostic::error(
                             "E1003",
@@ -968,15 +1114,25 @@ impl Analyzer<'_> {
                 .map(|(n, _)| n.as_str())
                 .collect();
             if !missing.is_empty() {
-                let list = missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ");
+                let list = missing
+                    .iter()
+                    .map(|m| format!("`{m}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 self.error(
                     Diagnostic::error(
                         "E1004",
-                        format!("missing field{} {list} in `{}`", if missing.len() > 1 { "s" } else { "" }, name.name),
+                        format!(
+                            "missing field{} {list} in `{}`",
+                            if missing.len() > 1 { "s" } else { "" },
+                            name.name
+                        ),
                         e.span,
                     )
                     .with_label("incomplete struct literal")
-                    .with_hint("give every field, or copy the rest from another value with `..base`"),
+                    .with_hint(
+                        "give every field, or copy the rest from another value with `..base`",
+                    ),
                 );
             }
         }
@@ -994,10 +1150,16 @@ fn arity_diag(span: Span, name: &str, min: usize, max: usize, found: usize) -> D
     };
     Diagnostic::error(
         "E1005",
-        format!("`{name}` takes {expected} but {found} {} given", if found == 1 { "was" } else { "were" }),
+        format!(
+            "`{name}` takes {expected} but {found} {} given",
+            if found == 1 { "was" } else { "were" }
+        ),
         span,
     )
-        .with_label(format!("{found} argument{}", if found == 1 { "" } else { "s" }))
+    .with_label(format!(
+        "{found} argument{}",
+        if found == 1 { "" } else { "s" }
+    ))
 }
 
 /// The signature of a function literal, for static checks of direct calls.
@@ -1005,7 +1167,11 @@ fn fn_sig(value: &Expr, types: &mut TypeEnv, sink: &mut Vec<Diagnostic>) -> Opti
     match &value.kind {
         ExprKind::Fn(f) => Some(FnSig {
             min: min_arity(&f.params),
-            params: f.params.iter().map(|p| p.ty.as_ref().map(|t| types.lower(t, sink))).collect(),
+            params: f
+                .params
+                .iter()
+                .map(|p| p.ty.as_ref().map(|t| types.lower(t, sink)))
+                .collect(),
             ret: f.ret.as_ref().map(|t| types.lower(t, sink)),
         }),
         _ => None,
@@ -1038,9 +1204,11 @@ fn uninferable(t: &Ty, structs: &[StructDef], depth: u32) -> Option<String> {
     match t {
         Ty::Pid | Ty::Identity | Ty::Fn { .. } | Ty::Void => Some(t.display(structs).to_string()),
         Ty::List(x) | Ty::Map(x) | Ty::Optional(x) => uninferable(x, structs, depth + 1),
-        Ty::Struct(sid) => structs
-            .get(*sid as usize)
-            .and_then(|d| d.fields.iter().find_map(|(_, ft)| uninferable(ft, structs, depth + 1))),
+        Ty::Struct(sid) => structs.get(*sid as usize).and_then(|d| {
+            d.fields
+                .iter()
+                .find_map(|(_, ft)| uninferable(ft, structs, depth + 1))
+        }),
         _ => None,
     }
 }

@@ -13,6 +13,8 @@ pub mod schema;
 mod scope;
 mod typeck;
 
-pub use analyze::{analyze, min_arity, Analysis, Binding, BindingId, Builtins, FnInfo, VarRef, MODULE_BODY};
+pub use analyze::{
+    analyze, min_arity, Analysis, Binding, BindingId, Builtins, FnInfo, VarRef, MODULE_BODY,
+};
 pub use schema::schema_for;
 pub use turn_bytecode::{StructDef, Ty};

@@ -33,13 +33,17 @@ fn gen(ty: &Ty, structs: &[StructDef], stack: &mut Vec<u32>, defs: &mut Map<Stri
         // targets, but the function stays total.
         Ty::Pid | Ty::Identity | Ty::Fn { .. } => json!({ "not": {} }),
         Ty::List(t) => json!({ "type": "array", "items": gen(t, structs, stack, defs) }),
-        Ty::Map(t) => json!({ "type": "object", "additionalProperties": gen(t, structs, stack, defs) }),
+        Ty::Map(t) => {
+            json!({ "type": "object", "additionalProperties": gen(t, structs, stack, defs) })
+        }
         Ty::Optional(t) => {
             let inner = gen(t, structs, stack, defs);
             json!({ "anyOf": [inner, { "type": "null" }] })
         }
         Ty::Struct(sid) => {
-            let Some(def) = structs.get(*sid as usize) else { return json!({}) };
+            let Some(def) = structs.get(*sid as usize) else {
+                return json!({});
+            };
             if stack.contains(sid) {
                 if !defs.contains_key(&def.name) {
                     // Reserve the name, then fill it in outside the cycle.
@@ -71,7 +75,11 @@ fn object(
     for (name, t) in &def.fields {
         props.insert(name.clone(), gen(t, structs, stack, defs));
     }
-    let required: Vec<Json> = def.fields.iter().map(|(n, _)| Json::String(n.clone())).collect();
+    let required: Vec<Json> = def
+        .fields
+        .iter()
+        .map(|(n, _)| Json::String(n.clone()))
+        .collect();
     json!({
         "type": "object",
         "title": def.name,

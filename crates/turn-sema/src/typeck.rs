@@ -25,8 +25,12 @@ impl TypeEnv {
     fn lower_depth(&self, t: &TypeExpr, diags: &mut Vec<Diagnostic>, depth: u32) -> Ty {
         if depth > 64 {
             diags.push(
-                Diagnostic::error("E1011", "type alias expands too deeply (is it recursive?)", t.span)
-                    .with_label("in this type"),
+                Diagnostic::error(
+                    "E1011",
+                    "type alias expands too deeply (is it recursive?)",
+                    t.span,
+                )
+                .with_label("in this type"),
             );
             return Ty::Any;
         }
@@ -38,7 +42,12 @@ impl TypeEnv {
                 x => Ty::Optional(Box::new(x)),
             },
             TypeKind::Fn { params, ret } => Ty::Fn {
-                params: Some(params.iter().map(|p| self.lower_depth(p, diags, depth + 1)).collect()),
+                params: Some(
+                    params
+                        .iter()
+                        .map(|p| self.lower_depth(p, diags, depth + 1))
+                        .collect(),
+                ),
                 ret: Box::new(match ret {
                     Some(r) => self.lower_depth(r, diags, depth + 1),
                     None => Ty::Any,
@@ -54,7 +63,10 @@ impl TypeEnv {
                         diags.push(
                             Diagnostic::error(
                                 "E1007",
-                                format!("`{name}` takes {n} type argument{}", if n == 1 { "" } else { "s" }),
+                                format!(
+                                    "`{name}` takes {n} type argument{}",
+                                    if n == 1 { "" } else { "s" }
+                                ),
                                 t.span,
                             )
                             .with_label("too many type arguments"),
@@ -70,7 +82,10 @@ impl TypeEnv {
                     "Pid" => Ty::Pid,
                     "Vec" => Ty::Vec,
                     "Identity" => Ty::Identity,
-                    "Fn" => Ty::Fn { params: None, ret: Box::new(Ty::Any) },
+                    "Fn" => Ty::Fn {
+                        params: None,
+                        ret: Box::new(Ty::Any),
+                    },
                     "List" => {
                         expect_args(1, diags);
                         Ty::List(Box::new(arg(0, diags)))
@@ -81,9 +96,13 @@ impl TypeEnv {
                             let key = arg(0, diags);
                             if !matches!(key, Ty::Str | Ty::Any) {
                                 diags.push(
-                                    Diagnostic::error("E1007", "map keys are strings", args[0].span)
-                                        .with_label("expected `Str`")
-                                        .with_hint("write `Map<T>` or `Map<Str, T>`"),
+                                    Diagnostic::error(
+                                        "E1007",
+                                        "map keys are strings",
+                                        args[0].span,
+                                    )
+                                    .with_label("expected `Str`")
+                                    .with_hint("write `Map<T>` or `Map<Str, T>`"),
                                 );
                             }
                             Ty::Map(Box::new(arg(1, diags)))

@@ -23,7 +23,13 @@ pub fn display_into(v: &Value, program: &Program, out: &mut String) -> RtResult<
     write_value(v, program, out, false, 0)
 }
 
-fn write_value(v: &Value, p: &Program, out: &mut String, nested: bool, depth: usize) -> RtResult<()> {
+fn write_value(
+    v: &Value,
+    p: &Program,
+    out: &mut String,
+    nested: bool,
+    depth: usize,
+) -> RtResult<()> {
     if depth > MAX_DEPTH {
         return Err(RtError::limit("value is nested too deeply to print"));
     }
@@ -70,7 +76,10 @@ fn write_value(v: &Value, p: &Program, out: &mut String, nested: bool, depth: us
             out.push_str(" {");
             for (i, item) in s.fields.iter().enumerate() {
                 out.push_str(if i > 0 { ", " } else { " " });
-                let name = def.and_then(|d| d.fields.get(i)).map(|f| f.0.as_str()).unwrap_or("?");
+                let name = def
+                    .and_then(|d| d.fields.get(i))
+                    .map(|f| f.0.as_str())
+                    .unwrap_or("?");
                 out.push_str(name);
                 out.push_str(": ");
                 write_value(item, p, out, true, depth + 1)?;
@@ -88,14 +97,23 @@ fn write_value(v: &Value, p: &Program, out: &mut String, nested: bool, depth: us
             out.push(']');
         }
         Value::Closure(c) => {
-            let name = p.functions.get(c.func as usize).map(|f| f.name.as_str()).unwrap_or("?");
+            let name = p
+                .functions
+                .get(c.func as usize)
+                .map(|f| f.name.as_str())
+                .unwrap_or("?");
             out.push_str("<fn ");
             out.push_str(name);
             out.push('>');
         }
         Value::Native(i) => {
             out.push_str("<builtin ");
-            out.push_str(p.globals.get(*i as usize).map(String::as_str).unwrap_or("?"));
+            out.push_str(
+                p.globals
+                    .get(*i as usize)
+                    .map(String::as_str)
+                    .unwrap_or("?"),
+            );
             out.push('>');
         }
         Value::Pid(id) => {

@@ -21,7 +21,12 @@ pub struct RtError {
 
 impl RtError {
     pub fn new(kind: &'static str, message: impl Into<String>) -> RtError {
-        RtError { kind, message: message.into(), data: Value::Null, fatal: false }
+        RtError {
+            kind,
+            message: message.into(),
+            data: Value::Null,
+            fatal: false,
+        }
     }
     pub fn type_error(message: impl Into<String>) -> RtError {
         RtError::new("type", message)
@@ -37,14 +42,20 @@ impl RtError {
     }
     /// A limit that ends the process (see `fatal`).
     pub fn fatal_limit(message: impl Into<String>) -> RtError {
-        RtError { fatal: true, ..RtError::limit(message) }
+        RtError {
+            fatal: true,
+            ..RtError::limit(message)
+        }
     }
     pub fn identity(message: impl Into<String>) -> RtError {
         RtError::new("identity", message)
     }
     /// Our own bug, never the user's.
     pub fn internal(message: impl Into<String>) -> RtError {
-        RtError::new("internal", format!("{} (this is a bug in turn)", message.into()))
+        RtError::new(
+            "internal",
+            format!("{} (this is a bug in turn)", message.into()),
+        )
     }
 }
 

@@ -35,7 +35,11 @@ pub fn arith(op: Arith, a: Value, b: Value, p: &Program, max: usize) -> RtResult
     let a = unwrap(a);
     let b = unwrap(b);
     let v = arith_plain(op, a, b, p, max)?;
-    Ok(if conf < 1.0 { v.with_confidence(conf) } else { v })
+    Ok(if conf < 1.0 {
+        v.with_confidence(conf)
+    } else {
+        v
+    })
 }
 
 fn unwrap(v: Value) -> Value {
@@ -60,10 +64,12 @@ fn num_op(op: Arith, x: f64, y: f64) -> RtResult<f64> {
             if y == 0.0 {
                 return Err(RtError::arithmetic("remainder by zero"));
             }
-            x % y
+            rem(x, y)
         }
     })
 }
+
+pub use turn_bytecode::op::rem;
 
 fn arith_plain(op: Arith, mut a: Value, b: Value, p: &Program, max: usize) -> RtResult<Value> {
     match (op, &mut a, &b) {
@@ -99,7 +105,9 @@ fn arith_plain(op: Arith, mut a: Value, b: Value, p: &Program, max: usize) -> Rt
             check_len(out.len(), max, "map")?;
             Ok(a)
         }
-        (_, Value::Vector(x), Value::Vector(y)) if matches!(op, Arith::Add | Arith::Sub | Arith::Mul) => {
+        (_, Value::Vector(x), Value::Vector(y))
+            if matches!(op, Arith::Add | Arith::Sub | Arith::Mul) =>
+        {
             if x.len() != y.len() {
                 return Err(RtError::value_error(format!(
                     "vectors of different lengths ({} and {}) cannot be combined with `{}`",
@@ -108,14 +116,23 @@ fn arith_plain(op: Arith, mut a: Value, b: Value, p: &Program, max: usize) -> Rt
                     op.symbol()
                 )));
             }
-            let out = x.iter().zip(y.iter()).map(|(a, b)| num_op(op, *a, *b)).collect::<RtResult<Vec<f64>>>()?;
+            let out = x
+                .iter()
+                .zip(y.iter())
+                .map(|(a, b)| num_op(op, *a, *b))
+                .collect::<RtResult<Vec<f64>>>()?;
             Ok(Value::Vector(Rc::new(out)))
         }
         (Arith::Mul | Arith::Div, Value::Vector(x), Value::Num(k)) => {
-            let out = x.iter().map(|a| num_op(op, *a, *k)).collect::<RtResult<Vec<f64>>>()?;
+            let out = x
+                .iter()
+                .map(|a| num_op(op, *a, *k))
+                .collect::<RtResult<Vec<f64>>>()?;
             Ok(Value::Vector(Rc::new(out)))
         }
-        (Arith::Mul, Value::Num(k), Value::Vector(x)) => Ok(Value::Vector(Rc::new(x.iter().map(|a| a * *k).collect()))),
+        (Arith::Mul, Value::Num(k), Value::Vector(x)) => {
+            Ok(Value::Vector(Rc::new(x.iter().map(|a| a * *k).collect())))
+        }
         (op, a, b) => Err(RtError::type_error(format!(
             "cannot apply `{}` to {} and {}",
             op.symbol(),
@@ -127,7 +144,9 @@ fn arith_plain(op: Arith, mut a: Value, b: Value, p: &Program, max: usize) -> Rt
 
 pub fn check_len(len: usize, max: usize, what: &str) -> RtResult<()> {
     if len > max {
-        Err(RtError::limit(format!("{what} would exceed the size limit of {max}")))
+        Err(RtError::limit(format!(
+            "{what} would exceed the size limit of {max}"
+        )))
     } else {
         Ok(())
     }
@@ -190,13 +209,19 @@ pub fn similar(a: &Value, b: &Value) -> RtResult<Value> {
         )));
     };
     if x.len() != y.len() {
-        return Err(RtError::value_error(format!("vectors of different lengths ({} and {})", x.len(), y.len())));
+        return Err(RtError::value_error(format!(
+            "vectors of different lengths ({} and {})",
+            x.len(),
+            y.len()
+        )));
     }
     let dot: f64 = x.iter().zip(y.iter()).map(|(a, b)| a * b).sum();
     let nx = x.iter().map(|a| a * a).sum::<f64>().sqrt();
     let ny = y.iter().map(|a| a * a).sum::<f64>().sqrt();
     if nx == 0.0 || ny == 0.0 {
-        return Err(RtError::arithmetic("cosine similarity with a zero vector is undefined"));
+        return Err(RtError::arithmetic(
+            "cosine similarity with a zero vector is undefined",
+        ));
     }
     Ok(Value::Num(dot / (nx * ny)).with_confidence(a.confidence() * b.confidence()))
 }
@@ -205,10 +230,17 @@ pub fn similar(a: &Value, b: &Value) -> RtResult<Value> {
 /// `Ok(None)` when out of range.
 pub fn resolve_index(i: f64, len: usize) -> RtResult<Option<usize>> {
     if !i.is_finite() || i.fract() != 0.0 {
-        return Err(RtError::value_error(format!("index must be a whole number, found {}", crate::value::num_to_string(i))));
+        return Err(RtError::value_error(format!(
+            "index must be a whole number, found {}",
+            crate::value::num_to_string(i)
+        )));
     }
     let idx = if i < 0.0 { len as f64 + i } else { i };
-    Ok(if idx >= 0.0 && idx < len as f64 { Some(idx as usize) } else { None })
+    Ok(if idx >= 0.0 && idx < len as f64 {
+        Some(idx as usize)
+    } else {
+        None
+    })
 }
 
 pub fn get_index(base: &Value, index: &Value, p: &Program) -> RtResult<Value> {
@@ -219,10 +251,18 @@ pub fn get_index(base: &Value, index: &Value, p: &Program) -> RtResult<Value> {
             None => Value::Null,
         },
         (Value::Str(s), Value::Num(i)) => {
-            let n = if s.is_ascii() { s.len() } else { s.chars().count() };
+            let n = if s.is_ascii() {
+                s.len()
+            } else {
+                s.chars().count()
+            };
             match resolve_index(*i, n)? {
                 Some(i) if s.is_ascii() => Value::str(&s[i..i + 1]),
-                Some(i) => s.chars().nth(i).map(|c| Value::str(c.to_string())).unwrap_or(Value::Null),
+                Some(i) => s
+                    .chars()
+                    .nth(i)
+                    .map(|c| Value::str(c.to_string()))
+                    .unwrap_or(Value::Null),
                 None => Value::Null,
             }
         }
@@ -256,7 +296,10 @@ pub fn get_field(base: &Value, name: &str, p: &Program) -> RtResult<Value> {
                 Some(i) => Ok(s.fields[i].clone()),
                 None => Err(RtError::new(
                     "field",
-                    format!("no field `{name}` on struct `{}`", def.map(|d| d.name.as_str()).unwrap_or("?")),
+                    format!(
+                        "no field `{name}` on struct `{}`",
+                        def.map(|d| d.name.as_str()).unwrap_or("?")
+                    ),
                 )),
             }
         }
@@ -268,14 +311,29 @@ pub fn get_field(base: &Value, name: &str, p: &Program) -> RtResult<Value> {
             "col" => Value::Num(e.col as f64),
             "file" => Value::str(&e.file),
             "data" => e.data.clone(),
-            _ => return Err(RtError::new("field", format!("an Error has no field `{name}` (it has kind, message, line, col, file, data)"))),
+            _ => {
+                return Err(RtError::new(
+                    "field",
+                    format!(
+                    "an Error has no field `{name}` (it has kind, message, line, col, file, data)"
+                ),
+                ))
+            }
         }),
         Value::Uncertain(u) => {
-            let field_conf = u.fields.as_ref().and_then(|f| f.get(name)).copied().unwrap_or(u.confidence);
+            let field_conf = u
+                .fields
+                .as_ref()
+                .and_then(|f| f.get(name))
+                .copied()
+                .unwrap_or(u.confidence);
             let v = get_field(&u.value, name, p)?;
             Ok(v.with_confidence(field_conf))
         }
-        other => Err(RtError::type_error(format!("cannot read field `{name}` of {}", article(other.type_name())))),
+        other => Err(RtError::type_error(format!(
+            "cannot read field `{name}` of {}",
+            article(other.type_name())
+        ))),
     }
 }
 
@@ -289,7 +347,13 @@ pub fn set_index(base: &mut Value, index: &Value, value: Value, p: &Program) -> 
                     Rc::make_mut(l)[i] = value;
                     Ok(())
                 }
-                None => Err(RtError::new("index", format!("index {} is out of range for a list of length {len}", crate::value::num_to_string(*i)))),
+                None => Err(RtError::new(
+                    "index",
+                    format!(
+                        "index {} is out of range for a list of length {len}",
+                        crate::value::num_to_string(*i)
+                    ),
+                )),
             }
         }
         (Value::Map(m), Value::Str(k)) => {
@@ -312,10 +376,14 @@ pub fn set_field(base: &mut Value, name: &str, value: Value, p: &Program) -> RtR
     match base {
         Value::Struct(s) => {
             let def = p.structs.get(s.sid as usize);
-            let Some((i, ty)) = def.and_then(|d| d.field_index(name).map(|i| (i, &d.fields[i].1))) else {
+            let Some((i, ty)) = def.and_then(|d| d.field_index(name).map(|i| (i, &d.fields[i].1)))
+            else {
                 return Err(RtError::new(
                     "field",
-                    format!("no field `{name}` on struct `{}`", def.map(|d| d.name.as_str()).unwrap_or("?")),
+                    format!(
+                        "no field `{name}` on struct `{}`",
+                        def.map(|d| d.name.as_str()).unwrap_or("?")
+                    ),
                 ));
             };
             if !conforms(&value, ty, p) {
@@ -333,7 +401,10 @@ pub fn set_field(base: &mut Value, name: &str, value: Value, p: &Program) -> RtR
             make_mut_map(m).insert(name.to_string(), value);
             Ok(())
         }
-        other => Err(RtError::type_error(format!("cannot assign field `{name}` of {}", article(other.type_name())))),
+        other => Err(RtError::type_error(format!(
+            "cannot assign field `{name}` of {}",
+            article(other.type_name())
+        ))),
     }
 }
 
@@ -415,7 +486,11 @@ pub fn mismatch(v: &Value, ty: &Ty, p: &Program) -> String {
 /// included), for error messages.
 pub fn describe_type(v: &Value, p: &Program) -> String {
     match v.plain() {
-        Value::Struct(s) => p.structs.get(s.sid as usize).map(|d| d.name.clone()).unwrap_or_else(|| "Struct".into()),
+        Value::Struct(s) => p
+            .structs
+            .get(s.sid as usize)
+            .map(|d| d.name.clone())
+            .unwrap_or_else(|| "Struct".into()),
         other => other.type_name().to_string(),
     }
 }

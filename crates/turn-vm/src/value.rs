@@ -97,7 +97,15 @@ const _: () = assert!(std::mem::size_of::<Value>() <= 16);
 /// every variant) is too large to inline.
 #[inline(always)]
 pub fn discard(v: Value) {
-    if matches!(v, Value::Null | Value::Bool(_) | Value::Num(_) | Value::Native(_) | Value::Pid(_) | Value::Identity(_)) {
+    if matches!(
+        v,
+        Value::Null
+            | Value::Bool(_)
+            | Value::Num(_)
+            | Value::Native(_)
+            | Value::Pid(_)
+            | Value::Identity(_)
+    ) {
         // Scalars own no resources: forgetting one frees nothing.
         std::mem::forget(v);
     } else {
@@ -149,7 +157,14 @@ impl Value {
 
     /// Whether dropping this value may free nested values.
     fn is_container(&self) -> bool {
-        matches!(self, Value::List(_) | Value::Map(_) | Value::Struct(_) | Value::Uncertain(_) | Value::Error(_))
+        matches!(
+            self,
+            Value::List(_)
+                | Value::Map(_)
+                | Value::Struct(_)
+                | Value::Uncertain(_)
+                | Value::Error(_)
+        )
     }
 
     /// The value with any uncertainty wrapper removed.
@@ -178,7 +193,11 @@ impl Value {
         if c >= 1.0 {
             value
         } else {
-            Value::Uncertain(Rc::new(Uncertain { value, confidence: c, fields: None }))
+            Value::Uncertain(Rc::new(Uncertain {
+                value,
+                confidence: c,
+                fields: None,
+            }))
         }
     }
 
@@ -292,7 +311,14 @@ pub fn values_equal(a: &Value, b: &Value) -> bool {
 impl Drop for Value {
     #[inline]
     fn drop(&mut self) {
-        if matches!(self, Value::List(_) | Value::Map(_) | Value::Struct(_) | Value::Uncertain(_) | Value::Error(_)) {
+        if matches!(
+            self,
+            Value::List(_)
+                | Value::Map(_)
+                | Value::Struct(_)
+                | Value::Uncertain(_)
+                | Value::Error(_)
+        ) {
             self.drop_deep();
         }
     }
@@ -373,8 +399,9 @@ pub fn format_num(n: f64, out: &mut String) {
     } else if n.is_infinite() {
         out.push_str(if n > 0.0 { "Infinity" } else { "-Infinity" });
     } else if n == n.trunc() && n.abs() < 1e21 {
-        if n == 0.0 {
-            out.push('0');
+        if n.abs() < 9_007_199_254_740_992.0 {
+            // Exact as an integer: integer formatting is much faster.
+            let _ = write!(out, "{}", n as i64);
         } else {
             let _ = write!(out, "{n:.0}");
         }

@@ -24,7 +24,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { max_steps: 0, max_call_depth: 10_000, max_value_size: 256 * 1024 * 1024 }
+        Limits {
+            max_steps: 0,
+            max_call_depth: 10_000,
+            max_value_size: 256 * 1024 * 1024,
+        }
     }
 }
 
@@ -117,20 +121,36 @@ pub struct Vm {
 
 /// Builtins that need the process's own state; the VM answers them itself.
 /// The runtime appends these to the std natives to form the global table.
-pub static VM_NATIVES: &[NativeDef] = &[NativeDef { name: "forget", arity: crate::native::Arity::exact(1), func: vm_owned }];
+pub static VM_NATIVES: &[NativeDef] = &[NativeDef {
+    name: "forget",
+    arity: crate::native::Arity::exact(1),
+    func: vm_owned,
+}];
 
 fn vm_owned(_: &mut NativeCx, _: &[Value]) -> crate::native::NativeResult {
-    Err(Flow::Error(RtError::internal("a VM-owned builtin was called as a plain native")))
+    Err(Flow::Error(RtError::internal(
+        "a VM-owned builtin was called as a plain native",
+    )))
 }
 
 impl Vm {
     /// A process about to run the program's entry module. `natives` must be
     /// the table the program was compiled against.
-    pub fn new(program: Rc<Program>, natives: &'static [NativeDef], limits: Limits) -> Result<Vm, RtError> {
+    pub fn new(
+        program: Rc<Program>,
+        natives: &'static [NativeDef],
+        limits: Limits,
+    ) -> Result<Vm, RtError> {
         if program.globals.len() != natives.len()
-            || program.globals.iter().zip(natives).any(|(g, n)| g != n.name)
+            || program
+                .globals
+                .iter()
+                .zip(natives)
+                .any(|(g, n)| g != n.name)
         {
-            return Err(RtError::internal("the program was compiled against a different builtin table"));
+            return Err(RtError::internal(
+                "the program was compiled against a different builtin table",
+            ));
         }
         let entry = program
             .modules
@@ -147,8 +167,14 @@ impl Vm {
                 _ => Value::Null,
             })
             .collect();
-        let echo = natives.iter().position(|n| n.name == "echo").map(|i| i as u16);
-        let forget = natives.iter().position(|n| n.name == "forget").map(|i| i as u16);
+        let echo = natives
+            .iter()
+            .position(|n| n.name == "echo")
+            .map(|i| i as u16);
+        let forget = natives
+            .iter()
+            .position(|n| n.name == "forget")
+            .map(|i| i as u16);
         let mut vm = Vm {
             program,
             consts,
@@ -171,7 +197,16 @@ impl Vm {
         if let Some(state) = vm.modules.get_mut(m as usize) {
             *state = ModuleState::Loading;
         }
-        vm.push_frame(entry, Rc::new(Closure { func: entry, upvalues: Box::new([]) }), 0, 0, Some(m))?;
+        vm.push_frame(
+            entry,
+            Rc::new(Closure {
+                func: entry,
+                upvalues: Box::new([]),
+            }),
+            0,
+            0,
+            Some(m),
+        )?;
         Ok(vm)
     }
 
@@ -196,14 +231,25 @@ impl Vm {
         }
     }
 
-    fn push_frame(&mut self, func: u32, closure: Rc<Closure>, base: usize, ret_to: usize, module: Option<u16>) -> Result<(), RtError> {
+    fn push_frame(
+        &mut self,
+        func: u32,
+        closure: Rc<Closure>,
+        base: usize,
+        ret_to: usize,
+        module: Option<u16>,
+    ) -> Result<(), RtError> {
         if self.frames.len() >= self.limits.max_call_depth {
             return Err(RtError::limit(format!(
                 "call depth exceeded {} (infinite recursion?)",
                 self.limits.max_call_depth
             )));
         }
-        let f = self.program.functions.get(func as usize).ok_or_else(|| RtError::internal("bad function index"))?;
+        let f = self
+            .program
+            .functions
+            .get(func as usize)
+            .ok_or_else(|| RtError::internal("bad function index"))?;
         let slots = f.slots as usize;
         if self.stack.len() < base + slots {
             self.stack.resize(base + slots, Value::Null);
@@ -213,7 +259,13 @@ impl Vm {
             let v = std::mem::take(&mut self.stack[i]);
             self.stack[i] = Value::Cell(Rc::new(RefCell::new(v)));
         }
-        self.frames.push(Frame { closure, ip: 0, base, ret_to, module });
+        self.frames.push(Frame {
+            closure,
+            ip: 0,
+            base,
+            ret_to,
+            module,
+        });
         Ok(())
     }
 
@@ -281,12 +333,22 @@ impl Vm {
                         self.stack.push(v);
                     }
                     Op::LoadUpval(i) => {
-                        let ups = self.frames.last().map(|f| &f.closure.upvalues[..]).unwrap_or(&[]);
+                        let ups = self
+                            .frames
+                            .last()
+                            .map(|f| &f.closure.upvalues[..])
+                            .unwrap_or(&[]);
                         match ups.get(i as usize) {
                             Some(c) => {
                                 let v = c.borrow().clone();
                                 if matches!(v, Value::Undefined) {
-                                    break undefined(&format!("`{}`", func.upvalue_names.get(i as usize).map(String::as_str).unwrap_or("?")));
+                                    break undefined(&format!(
+                                        "`{}`",
+                                        func.upvalue_names
+                                            .get(i as usize)
+                                            .map(String::as_str)
+                                            .unwrap_or("?")
+                                    ));
                                 }
                                 self.stack.push(v);
                             }
@@ -296,21 +358,26 @@ impl Vm {
                     Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Rem => {
                         let n = self.stack.len();
                         if n >= 2 {
-                            if let (Value::Num(x), Value::Num(y)) = (&self.stack[n - 2], &self.stack[n - 1]) {
+                            if let (Value::Num(x), Value::Num(y)) =
+                                (&self.stack[n - 2], &self.stack[n - 1])
+                            {
                                 let (x, y) = (*x, *y);
                                 let r = match op {
                                     Op::Add => Some(x + y),
                                     Op::Sub => Some(x - y),
                                     Op::Mul => Some(x * y),
                                     Op::Div if y != 0.0 => Some(x / y),
-                                    Op::Rem if y != 0.0 => Some(x % y),
+                                    Op::Rem if y != 0.0 => Some(crate::ops::rem(x, y)),
                                     _ => None,
                                 };
                                 if let Some(r) = r {
                                     if let Some(v) = self.stack.pop() {
                                         discard(v);
                                     }
-                                    discard(std::mem::replace(&mut self.stack[n - 2], Value::Num(r)));
+                                    discard(std::mem::replace(
+                                        &mut self.stack[n - 2],
+                                        Value::Num(r),
+                                    ));
                                     continue;
                                 }
                             }
@@ -322,7 +389,9 @@ impl Vm {
                     Op::Lt | Op::Le | Op::Gt | Op::Ge => {
                         let n = self.stack.len();
                         if n >= 2 {
-                            if let (Value::Num(x), Value::Num(y)) = (&self.stack[n - 2], &self.stack[n - 1]) {
+                            if let (Value::Num(x), Value::Num(y)) =
+                                (&self.stack[n - 2], &self.stack[n - 1])
+                            {
                                 let r = match op {
                                     Op::Lt => x < y,
                                     Op::Le => x <= y,
@@ -399,7 +468,10 @@ impl Vm {
                         if (t as usize) < ip {
                             self.steps += 1;
                             budget_left -= 1;
-                            if budget_left == 0 || (self.limits.max_steps != 0 && self.steps > self.limits.max_steps) {
+                            if budget_left == 0
+                                || (self.limits.max_steps != 0
+                                    && self.steps > self.limits.max_steps)
+                            {
                                 match self.out_of_fuel(ip - 1, budget_left) {
                                     Ok(out) => return out,
                                     Err(e) => break e,
@@ -452,10 +524,40 @@ impl Vm {
                             None => ip = exit as usize,
                         }
                     }
+                    Op::RangeNext { slot, exit } => {
+                        let i = base + slot as usize;
+                        let (start, end, step, n) = match &self.stack[i..i + 4] {
+                            [Value::Num(a), Value::Num(b), Value::Num(c), Value::Num(d)] => {
+                                (*a, *b, *c, *d)
+                            }
+                            _ => break RtError::internal("bad range state"),
+                        };
+                        // Computed from the counter, as `range` does, so the
+                        // numbers are the same as the list's.
+                        let x = start + n * step;
+                        if (step > 0.0 && x >= end) || (step < 0.0 && x <= end) {
+                            ip = exit as usize;
+                        } else {
+                            self.stack[i + 3] = Value::Num(n + 1.0);
+                            self.stack.push(Value::Num(x));
+                        }
+                    }
+                    Op::AddAssignLocal(s) => {
+                        let rhs = self.stack.pop().unwrap_or_default();
+                        if let (Value::Num(x), Value::Num(y)) =
+                            (&mut self.stack[base + s as usize], &rhs)
+                        {
+                            *x += *y;
+                        } else if let Err(e) = self.add_assign(base + s as usize, rhs) {
+                            break e;
+                        }
+                    }
                     Op::Call(argc) => {
                         self.steps += 1;
                         budget_left -= 1;
-                        if budget_left == 0 || (self.limits.max_steps != 0 && self.steps > self.limits.max_steps) {
+                        if budget_left == 0
+                            || (self.limits.max_steps != 0 && self.steps > self.limits.max_steps)
+                        {
                             match self.out_of_fuel(ip - 1, budget_left) {
                                 Ok(out) => return out,
                                 Err(e) => break e,
@@ -479,7 +581,13 @@ impl Vm {
                                     if self.stack.len() < need {
                                         self.stack.resize(need, Value::Null);
                                     }
-                                    self.frames.push(Frame { closure: c, ip: 0, base, ret_to: callee_at, module: None });
+                                    self.frames.push(Frame {
+                                        closure: c,
+                                        ip: 0,
+                                        base,
+                                        ret_to: callee_at,
+                                        module: None,
+                                    });
                                     continue 'frames;
                                 }
                             }
@@ -493,7 +601,9 @@ impl Vm {
                     Op::CallUpval { argc, .. } | Op::CallLocal { argc, .. } => {
                         self.steps += 1;
                         budget_left -= 1;
-                        if budget_left == 0 || (self.limits.max_steps != 0 && self.steps > self.limits.max_steps) {
+                        if budget_left == 0
+                            || (self.limits.max_steps != 0 && self.steps > self.limits.max_steps)
+                        {
                             match self.out_of_fuel(ip - 1, budget_left) {
                                 Ok(out) => return out,
                                 Err(e) => break e,
@@ -502,16 +612,74 @@ impl Vm {
                         if let Some(f) = self.frames.last_mut() {
                             f.ip = ip;
                         }
+                        let args_at = self.stack.len().saturating_sub(argc as usize);
+                        // Fast path: a plain closure of the right arity, taken
+                        // by reference (only its Rc is cloned).
+                        let fast = {
+                            let frame = self.frames.last();
+                            let callee_cell;
+                            let callee: Option<&Value> = match op {
+                                Op::CallUpval { idx, .. } => {
+                                    match frame.and_then(|f| f.closure.upvalues.get(idx as usize)) {
+                                        Some(c) => {
+                                            callee_cell = c.borrow();
+                                            Some(&*callee_cell)
+                                        }
+                                        None => None,
+                                    }
+                                }
+                                Op::CallLocal { slot, .. } => self.stack.get(base + slot as usize),
+                                _ => None,
+                            };
+                            match callee {
+                                Some(Value::Closure(c)) => {
+                                    match program.functions.get(c.func as usize) {
+                                        Some(f)
+                                            if f.arity as usize == argc as usize
+                                                && !f.is_method
+                                                && f.cell_params.is_empty()
+                                                && self.frames.len()
+                                                    < self.limits.max_call_depth =>
+                                        {
+                                            Some((c.clone(), f.slots as usize))
+                                        }
+                                        _ => None,
+                                    }
+                                }
+                                _ => None,
+                            }
+                        };
+                        if let Some((c, slots)) = fast {
+                            let need = args_at + slots;
+                            if self.stack.len() < need {
+                                self.stack.resize(need, Value::Null);
+                            }
+                            self.frames.push(Frame {
+                                closure: c,
+                                ip: 0,
+                                base: args_at,
+                                ret_to: args_at,
+                                module: None,
+                            });
+                            continue 'frames;
+                        }
                         let callee = match op {
                             Op::CallUpval { idx, .. } => {
-                                let ups = self.frames.last().map(|f| &f.closure.upvalues[..]).unwrap_or(&[]);
+                                let ups = self
+                                    .frames
+                                    .last()
+                                    .map(|f| &f.closure.upvalues[..])
+                                    .unwrap_or(&[]);
                                 match ups.get(idx as usize) {
                                     Some(c) => {
                                         let v = c.borrow().clone();
                                         if matches!(v, Value::Undefined) {
                                             break undefined(&format!(
                                                 "`{}`",
-                                                func.upvalue_names.get(idx as usize).map(String::as_str).unwrap_or("?")
+                                                func.upvalue_names
+                                                    .get(idx as usize)
+                                                    .map(String::as_str)
+                                                    .unwrap_or("?")
                                             ));
                                         }
                                         v
@@ -522,25 +690,6 @@ impl Vm {
                             Op::CallLocal { slot, .. } => self.stack[base + slot as usize].clone(),
                             _ => Value::Null,
                         };
-                        let args_at = self.stack.len().saturating_sub(argc as usize);
-                        if let Value::Closure(c) = &callee {
-                            if let Some(f) = program.functions.get(c.func as usize) {
-                                if f.arity as usize == argc as usize
-                                    && !f.is_method
-                                    && f.cell_params.is_empty()
-                                    && self.frames.len() < self.limits.max_call_depth
-                                {
-                                    let need = args_at + f.slots as usize;
-                                    if self.stack.len() < need {
-                                        self.stack.resize(need, Value::Null);
-                                    }
-                                    let c = c.clone();
-                                    discard(callee);
-                                    self.frames.push(Frame { closure: c, ip: 0, base: args_at, ret_to: args_at, module: None });
-                                    continue 'frames;
-                                }
-                            }
-                        }
                         // General path: put the callee below its arguments.
                         self.stack.insert(args_at, callee);
                         match self.call_value(args_at, argc as usize) {
@@ -551,7 +700,9 @@ impl Vm {
                     }
                     Op::Return => {
                         let v = self.stack.pop().unwrap_or_default();
-                        let Some(frame) = self.frames.pop() else { return Outcome::Done(v) };
+                        let Some(frame) = self.frames.pop() else {
+                            return Outcome::Done(v);
+                        };
                         let depth = self.frames.len();
                         if self.handlers.last().is_some_and(|h| h.frame >= depth) {
                             self.drop_handlers(depth);
@@ -602,7 +753,10 @@ impl Vm {
             if let Some(f) = self.frames.last_mut() {
                 f.ip = at + 1;
             }
-            return Err(RtError::fatal_limit(format!("step limit of {} exceeded", self.limits.max_steps)));
+            return Err(RtError::fatal_limit(format!(
+                "step limit of {} exceeded",
+                self.limits.max_steps
+            )));
         }
         debug_assert_eq!(budget_left, 0);
         // Preempted: re-execute this instruction when resumed.
@@ -625,7 +779,9 @@ impl Vm {
     #[inline(never)]
     fn binary_slow(&mut self, b: BinOp, base: usize, program: &Rc<Program>) -> Result<(), RtError> {
         match b {
-            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem => self.arith_slow(b.op()),
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem => {
+                self.arith_slow(b.op())
+            }
             BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => self.compare_slow(b.op()),
             BinOp::Eq | BinOp::Ne => self.exec_slow(b.op(), base, program).map(|_| ()),
         }
@@ -686,7 +842,8 @@ impl Vm {
                 self.stack[base + s as usize] = Value::Cell(Rc::new(RefCell::new(v)));
             }
             Op::DeclUndef(s) => {
-                self.stack[base + s as usize] = Value::Cell(Rc::new(RefCell::new(Value::Undefined)));
+                self.stack[base + s as usize] =
+                    Value::Cell(Rc::new(RefCell::new(Value::Undefined)));
             }
             Op::StoreCell(s) => {
                 let v = pop!();
@@ -697,16 +854,26 @@ impl Vm {
             }
             Op::StoreUpval(i) => {
                 let v = pop!();
-                let ups = self.frames.last().map(|f| &f.closure.upvalues[..]).unwrap_or(&[]);
+                let ups = self
+                    .frames
+                    .last()
+                    .map(|f| &f.closure.upvalues[..])
+                    .unwrap_or(&[]);
                 match ups.get(i as usize) {
                     Some(c) => *c.borrow_mut() = v,
                     None => return Err(RtError::internal("bad upvalue index")),
                 }
             }
             Op::LoadGlobal(i) => self.stack.push(Value::Native(i)),
-            Op::AddAssignLocal(s) => {
-                let rhs = pop!();
-                self.add_assign(base + s as usize, rhs)?;
+            Op::RangePrepare { slot, argc } => {
+                let at = self.stack.len().saturating_sub(argc as usize);
+                let args = self.stack.split_off(at);
+                let (start, end, step) = range_bounds(&args, program)?;
+                let i = base + slot as usize;
+                self.stack[i] = Value::Num(start);
+                self.stack[i + 1] = Value::Num(end);
+                self.stack[i + 2] = Value::Num(step);
+                self.stack[i + 3] = Value::Num(0.0);
             }
             Op::PushAssignLocal(s) => {
                 let x = pop!();
@@ -718,7 +885,9 @@ impl Vm {
                     }
                     other => {
                         let t = article(other.type_name());
-                        return Err(RtError::type_error(format!("push expects a List as its first argument, found {t}")));
+                        return Err(RtError::type_error(format!(
+                            "push expects a List as its first argument, found {t}"
+                        )));
                     }
                 }
             }
@@ -729,7 +898,12 @@ impl Vm {
             }
             Op::SetFieldLocal { slot, name } => {
                 let v = pop!();
-                ops::set_field(&mut self.stack[base + slot as usize], program.str_const(name), v, program)?;
+                ops::set_field(
+                    &mut self.stack[base + slot as usize],
+                    program.str_const(name),
+                    v,
+                    program,
+                )?;
             }
             Op::Eq | Op::Ne => {
                 let b = pop!();
@@ -748,7 +922,12 @@ impl Vm {
                 let v = match a.plain() {
                     Value::Num(x) => Value::Num(-x).with_confidence(a.confidence()),
                     Value::Vector(xs) => Value::Vector(Rc::new(xs.iter().map(|x| -x).collect())),
-                    other => return Err(RtError::type_error(format!("cannot negate {}", article(other.type_name())))),
+                    other => {
+                        return Err(RtError::type_error(format!(
+                            "cannot negate {}",
+                            article(other.type_name())
+                        )))
+                    }
                 };
                 self.stack.push(v);
             }
@@ -860,7 +1039,11 @@ impl Vm {
                 });
             }
             Op::PushHandler(t) => {
-                self.handlers.push(Handler { frame: self.frames.len() - 1, stack: self.stack.len(), target: t as usize });
+                self.handlers.push(Handler {
+                    frame: self.frames.len() - 1,
+                    stack: self.stack.len(),
+                    target: t as usize,
+                });
             }
             Op::PopHandler => {
                 self.handlers.pop();
@@ -896,7 +1079,10 @@ impl Vm {
                     self.stack.push(v);
                 }
                 Some(ModuleState::Loading) => {
-                    return Err(RtError::new("module", "a module was used while it was still loading"))
+                    return Err(RtError::new(
+                        "module",
+                        "a module was used while it was still loading",
+                    ))
                 }
                 _ => {
                     let Some(func) = program.modules.get(m as usize).map(|x| x.function) else {
@@ -904,7 +1090,10 @@ impl Vm {
                     };
                     self.modules[m as usize] = ModuleState::Loading;
                     let at = self.stack.len();
-                    let c = Rc::new(Closure { func, upvalues: Box::new([]) });
+                    let c = Rc::new(Closure {
+                        func,
+                        upvalues: Box::new([]),
+                    });
                     self.push_frame(func, c, at, at, Some(m))?;
                     return Ok(Step::Reload);
                 }
@@ -939,7 +1128,10 @@ impl Vm {
                 let at = self.stack.len().saturating_sub(argc);
                 let args = self.stack.split_off(at);
                 self.pending = Pending::Push;
-                return Ok(Step::Exit(Outcome::Effect(Effect::Intrinsic { op: name, args })));
+                return Ok(Step::Exit(Outcome::Effect(Effect::Intrinsic {
+                    op: name,
+                    args,
+                })));
             }
             // Handled inline in `run`.
             Op::Const(_)
@@ -965,6 +1157,8 @@ impl Vm {
             | Op::AndShort(_)
             | Op::OrShort(_)
             | Op::ForNext { .. }
+            | Op::RangeNext { .. }
+            | Op::AddAssignLocal(_)
             | Op::Call(_)
             | Op::CallUpval { .. }
             | Op::CallLocal { .. }
@@ -979,7 +1173,10 @@ impl Vm {
     fn tick_slow(&mut self) -> Result<(), RtError> {
         self.steps += 1;
         if self.limits.max_steps != 0 && self.steps > self.limits.max_steps {
-            return Err(RtError::fatal_limit(format!("step limit of {} exceeded", self.limits.max_steps)));
+            return Err(RtError::fatal_limit(format!(
+                "step limit of {} exceeded",
+                self.limits.max_steps
+            )));
         }
         Ok(())
     }
@@ -1034,7 +1231,10 @@ impl Vm {
         let Some(Constant::Ctor(ctor)) = program.constants.get(c as usize) else {
             return Err(RtError::internal("bad struct constructor"));
         };
-        let def = program.structs.get(ctor.sid as usize).ok_or_else(|| RtError::internal("bad struct id"))?;
+        let def = program
+            .structs
+            .get(ctor.sid as usize)
+            .ok_or_else(|| RtError::internal("bad struct id"))?;
         let at = self.stack.len().saturating_sub(ctor.fields.len());
         let values = self.stack.split_off(at);
         let mut fields: Vec<Value> = if ctor.spread {
@@ -1053,7 +1253,9 @@ impl Vm {
             vec![Value::Null; def.fields.len()]
         };
         for (v, &i) in values.into_iter().zip(&ctor.fields) {
-            let Some((name, ty)) = def.fields.get(i as usize) else { continue };
+            let Some((name, ty)) = def.fields.get(i as usize) else {
+                continue;
+            };
             if !conforms(&v, ty, &program) {
                 return Err(RtError::type_error(format!(
                     "field `{name}` of `{}` expects `{}`, found {}",
@@ -1064,11 +1266,23 @@ impl Vm {
             }
             fields[i as usize] = v;
         }
-        Ok(Value::Struct(Rc::new(StructValue { sid: ctor.sid, fields: fields.into_boxed_slice() })))
+        Ok(Value::Struct(Rc::new(StructValue {
+            sid: ctor.sid,
+            fields: fields.into_boxed_slice(),
+        })))
     }
 
-    fn make_closure(&mut self, f: u32, enclosing: &Rc<Closure>, base: usize) -> Result<Value, RtError> {
-        let func = self.program.functions.get(f as usize).ok_or_else(|| RtError::internal("bad function index"))?;
+    fn make_closure(
+        &mut self,
+        f: u32,
+        enclosing: &Rc<Closure>,
+        base: usize,
+    ) -> Result<Value, RtError> {
+        let func = self
+            .program
+            .functions
+            .get(f as usize)
+            .ok_or_else(|| RtError::internal("bad function index"))?;
         let mut ups = Vec::with_capacity(func.upvalues.len());
         for src in &func.upvalues {
             let cell = match src {
@@ -1084,7 +1298,10 @@ impl Vm {
             };
             ups.push(cell);
         }
-        Ok(Value::Closure(Rc::new(Closure { func: f, upvalues: ups.into_boxed_slice() })))
+        Ok(Value::Closure(Rc::new(Closure {
+            func: f,
+            upvalues: ups.into_boxed_slice(),
+        })))
     }
 
     fn remember(&mut self, k: Value, v: Value) -> Result<(), RtError> {
@@ -1098,29 +1315,61 @@ impl Vm {
 
     /// Call the value at `callee_at` with the `argc` values above it.
     /// `Ok(None)`: continue running (a frame was pushed or a result pushed).
-    pub(crate) fn call_value(&mut self, callee_at: usize, argc: usize) -> Result<Option<Outcome>, RtError> {
+    pub(crate) fn call_value(
+        &mut self,
+        callee_at: usize,
+        argc: usize,
+    ) -> Result<Option<Outcome>, RtError> {
         let callee = self.stack.get(callee_at).cloned().unwrap_or_default();
         match callee.plain() {
             Value::Closure(c) => {
-                let func = self.program.functions.get(c.func as usize).ok_or_else(|| RtError::internal("bad function"))?;
+                let func = self
+                    .program
+                    .functions
+                    .get(c.func as usize)
+                    .ok_or_else(|| RtError::internal("bad function"))?;
                 if argc < func.min_arity as usize || argc > func.arity as usize {
-                    return Err(arity_error(&func.name, func.min_arity as usize, func.arity as usize, argc));
+                    return Err(arity_error(
+                        &func.name,
+                        func.min_arity as usize,
+                        func.arity as usize,
+                        argc,
+                    ));
                 }
                 if func.is_method {
-                    return Err(RtError::type_error(format!("`{}` is a method: call it on a value", func.name)));
+                    return Err(RtError::type_error(format!(
+                        "`{}` is a method: call it on a value",
+                        func.name
+                    )));
                 }
                 self.push_frame(c.func, c.clone(), callee_at + 1, callee_at, None)?;
                 Ok(None)
             }
             Value::Native(i) => self.call_native(*i, callee_at, argc),
-            other => Err(RtError::type_error(format!("cannot call {}", article(&describe_type(other, &self.program))))),
+            other => Err(RtError::type_error(format!(
+                "cannot call {}",
+                article(&describe_type(other, &self.program))
+            ))),
         }
     }
 
-    fn call_native(&mut self, i: u16, callee_at: usize, argc: usize) -> Result<Option<Outcome>, RtError> {
-        let def = self.natives.get(i as usize).ok_or_else(|| RtError::internal("bad native index"))?;
+    fn call_native(
+        &mut self,
+        i: u16,
+        callee_at: usize,
+        argc: usize,
+    ) -> Result<Option<Outcome>, RtError> {
+        let def = self
+            .natives
+            .get(i as usize)
+            .ok_or_else(|| RtError::internal("bad native index"))?;
         if argc < def.arity.min as usize || argc > def.arity.max as usize {
-            return Err(arity_error(&native_display_name(def.name), def.arity.min as usize, def.arity.max as usize, argc));
+            return Err(arity_error(
+                &native_display_name(def.name),
+                def.arity.min as usize,
+                def.arity.max as usize,
+                argc,
+            ));
         }
         if Some(i) == self.forget {
             let key = memory_key(&self.stack.get(callee_at + 1).cloned().unwrap_or_default())?;
@@ -1130,7 +1379,10 @@ impl Vm {
             return Ok(None);
         }
         let program = self.program.clone();
-        let mut cx = NativeCx { program: &program, max_value_size: self.limits.max_value_size };
+        let mut cx = NativeCx {
+            program: &program,
+            max_value_size: self.limits.max_value_size,
+        };
         let result = (def.func)(&mut cx, &self.stack[callee_at + 1..]);
         let first_arg = self.stack.get(callee_at + 1).cloned().unwrap_or_default();
         self.stack.truncate(callee_at);
@@ -1141,7 +1393,11 @@ impl Vm {
             }
             Err(Flow::Error(e)) => Err(e),
             Err(Flow::Effect(effect)) => {
-                self.pending = if Some(i) == self.echo { Pending::PushValue(first_arg) } else { Pending::Push };
+                self.pending = if Some(i) == self.echo {
+                    Pending::PushValue(first_arg)
+                } else {
+                    Pending::Push
+                };
                 Ok(Some(Outcome::Effect(effect)))
             }
         }
@@ -1153,11 +1409,22 @@ impl Vm {
         let name_str = self.program.str_const(name).to_string();
         if let Value::Struct(s) = recv.plain() {
             if let Some(m) = self.methods.get(&(s.sid, name)).cloned() {
-                let Value::Closure(c) = &m else { return Err(RtError::internal("method is not a closure")) };
+                let Value::Closure(c) = &m else {
+                    return Err(RtError::internal("method is not a closure"));
+                };
                 let c = c.clone();
-                let func = self.program.functions.get(c.func as usize).ok_or_else(|| RtError::internal("bad function"))?;
+                let func = self
+                    .program
+                    .functions
+                    .get(c.func as usize)
+                    .ok_or_else(|| RtError::internal("bad function"))?;
                 if argc < func.min_arity as usize || argc > func.arity as usize {
-                    return Err(arity_error(&func.name, func.min_arity as usize, func.arity as usize, argc));
+                    return Err(arity_error(
+                        &func.name,
+                        func.min_arity as usize,
+                        func.arity as usize,
+                        argc,
+                    ));
                 }
                 // The receiver becomes `this` (slot 0).
                 self.stack[recv_at] = recv.plain().clone();
@@ -1173,19 +1440,30 @@ impl Vm {
                     None => {
                         return Err(RtError::new(
                             "method",
-                            format!("no method `{name_str}` on struct `{}`", def.map(|d| d.name.as_str()).unwrap_or("?")),
+                            format!(
+                                "no method `{name_str}` on struct `{}`",
+                                def.map(|d| d.name.as_str()).unwrap_or("?")
+                            ),
                         ))
                     }
                 }
             }
             Value::Map(m) => match m.get(&name_str) {
                 Some(v) => v.clone(),
-                None => return Err(RtError::new("method", format!("the map has no function `{name_str}`"))),
+                None => {
+                    return Err(RtError::new(
+                        "method",
+                        format!("the map has no function `{name_str}`"),
+                    ))
+                }
             },
             other => {
                 return Err(RtError::new(
                     "method",
-                    format!("no method `{name_str}` on {}", article(&describe_type(other, &self.program))),
+                    format!(
+                        "no method `{name_str}` on {}",
+                        article(&describe_type(other, &self.program))
+                    ),
                 ))
             }
         };
@@ -1212,13 +1490,22 @@ impl Vm {
                 };
                 if crate::value::contains_identity(&arg) {
                     // Identities reach only the std modules that resolve them.
-                    return Err(RtError::identity(format!("an Identity cannot be passed to the tool `{name}`")));
+                    return Err(RtError::identity(format!(
+                        "an Identity cannot be passed to the tool `{name}`"
+                    )));
                 }
                 self.pending = Pending::Push;
-                Ok(Some(Outcome::Effect(Effect::Tool { name: name.to_string(), arg })))
+                Ok(Some(Outcome::Effect(Effect::Tool {
+                    name: name.to_string(),
+                    arg,
+                })))
             }
             Value::Closure(c) if argc == 1 => {
-                let func = self.program.functions.get(c.func as usize).ok_or_else(|| RtError::internal("bad function"))?;
+                let func = self
+                    .program
+                    .functions
+                    .get(c.func as usize)
+                    .ok_or_else(|| RtError::internal("bad function"))?;
                 let arity = func.arity as usize;
                 if arity >= 2 {
                     let arg = self.stack.pop().unwrap_or_default();
@@ -1230,16 +1517,24 @@ impl Vm {
                         }
                         Value::Map(m) => {
                             if let Some(k) = m.keys().find(|k| !func.params.contains(k)) {
-                                return Err(RtError::new("call", format!("`{}` has no parameter `{k}`", func.name)));
+                                return Err(RtError::new(
+                                    "call",
+                                    format!("`{}` has no parameter `{k}`", func.name),
+                                ));
                             }
                             for (i, p) in func.params.iter().enumerate() {
                                 match m.get(p) {
                                     Some(v) => self.stack.push(v.clone()),
-                                    None if i >= func.min_arity as usize => self.stack.push(Value::Null),
+                                    None if i >= func.min_arity as usize => {
+                                        self.stack.push(Value::Null)
+                                    }
                                     None => {
                                         return Err(RtError::new(
                                             "call",
-                                            format!("`{}` is missing the argument `{p}`", func.name),
+                                            format!(
+                                                "`{}` is missing the argument `{p}`",
+                                                func.name
+                                            ),
                                         ))
                                     }
                                 }
@@ -1266,7 +1561,11 @@ impl Vm {
                 let func = self.program.functions.get(f.closure.func as usize);
                 let (file, line, col) = match func {
                     Some(func) => {
-                        let span = func.spans.get(f.ip.saturating_sub(1)).copied().unwrap_or(func.span);
+                        let span = func
+                            .spans
+                            .get(f.ip.saturating_sub(1))
+                            .copied()
+                            .unwrap_or(func.span);
                         match self.program.files.get(func.file as usize) {
                             Some(file) => {
                                 let (l, c) = file.line_col(span.start);
@@ -1277,7 +1576,12 @@ impl Vm {
                     }
                     None => (String::from("?"), 0, 0),
                 };
-                TraceFrame { function: func.map(|f| f.name.clone()).unwrap_or_default(), file, line, col }
+                TraceFrame {
+                    function: func.map(|f| f.name.clone()).unwrap_or_default(),
+                    file,
+                    line,
+                    col,
+                }
             })
             .collect()
     }
@@ -1292,7 +1596,12 @@ impl Vm {
         if trace.first().is_some_and(in_std) && trace.iter().any(|f| !in_std(f)) {
             trace.retain(|f| !in_std(f));
         }
-        let top = trace.first().cloned().unwrap_or(TraceFrame { function: String::new(), file: String::new(), line: 0, col: 0 });
+        let top = trace.first().cloned().unwrap_or(TraceFrame {
+            function: String::new(),
+            file: String::new(),
+            line: 0,
+            col: 0,
+        });
         if e.fatal {
             self.handlers.clear();
         }
@@ -1314,7 +1623,12 @@ impl Vm {
         let v = match v.plain() {
             Value::Str(s) => {
                 let trace = self.trace();
-                let top = trace.first().cloned().unwrap_or(TraceFrame { function: String::new(), file: String::new(), line: 0, col: 0 });
+                let top = trace.first().cloned().unwrap_or(TraceFrame {
+                    function: String::new(),
+                    file: String::new(),
+                    line: 0,
+                    col: 0,
+                });
                 Value::Error(Rc::new(ErrorValue {
                     kind: "throw".into(),
                     message: s.to_string(),
@@ -1351,13 +1665,19 @@ impl Vm {
                 let (kind, message, trace) = match &v {
                     Value::Error(e) => (e.kind.clone(), e.message.clone(), e.trace.clone()),
                     other => {
-                        let shown = crate::display::display(other, &self.program).unwrap_or_else(|_| other.type_name().to_string());
+                        let shown = crate::display::display(other, &self.program)
+                            .unwrap_or_else(|_| other.type_name().to_string());
                         ("throw".to_string(), shown, self.trace())
                     }
                 };
                 self.frames.clear();
                 self.stack.clear();
-                Some(Outcome::Failed(Box::new(Uncaught { value: v, kind, message, trace })))
+                Some(Outcome::Failed(Box::new(Uncaught {
+                    value: v,
+                    kind,
+                    message,
+                    trace,
+                })))
             }
         }
     }
@@ -1374,12 +1694,21 @@ fn arity_error(name: &str, min: usize, max: usize, found: usize) -> RtError {
     } else {
         format!("{min} to {max} arguments")
     };
-    RtError::new("call", format!("`{name}` takes {expected} but {found} {} given", if found == 1 { "was" } else { "were" }))
+    RtError::new(
+        "call",
+        format!(
+            "`{name}` takes {expected} but {found} {} given",
+            if found == 1 { "was" } else { "were" }
+        ),
+    )
 }
 
 /// The name a user knows a builtin by: `__sys_str_split` is `str.split`.
 pub(crate) fn native_display_name(name: &str) -> String {
-    match name.strip_prefix("__sys_").and_then(|rest| rest.split_once('_')) {
+    match name
+        .strip_prefix("__sys_")
+        .and_then(|rest| rest.split_once('_'))
+    {
         Some((module, f)) => format!("{module}.{f}"),
         None => name.to_string(),
     }
@@ -1396,8 +1725,44 @@ fn iterable(v: Value, p: &Program) -> Result<Value, RtError> {
         Value::Map(m) => Value::list(m.keys().map(|k| Value::str(k.as_str())).collect()),
         Value::Str(s) => Value::list(s.chars().map(|c| Value::str(c.to_string())).collect()),
         Value::Vector(xs) => Value::list(xs.iter().map(|x| Value::Num(*x)).collect()),
-        _ => return Err(RtError::type_error(format!("cannot iterate over {}", article(&describe_type(&v, p))))),
+        _ => {
+            return Err(RtError::type_error(format!(
+                "cannot iterate over {}",
+                article(&describe_type(&v, p))
+            )))
+        }
     })
+}
+
+/// The bounds of `for x in range(…)`, checked as the `range` builtin does.
+fn range_bounds(args: &[Value], p: &Program) -> Result<(f64, f64, f64), RtError> {
+    let num = |i: usize| -> Result<f64, RtError> {
+        let v = args.get(i).cloned().unwrap_or_default();
+        v.as_num().ok_or_else(|| {
+            RtError::type_error(format!(
+                "range expects a Num as its {} argument, found {}",
+                ["first", "second", "third"]
+                    .get(i)
+                    .copied()
+                    .unwrap_or("next"),
+                describe_type(&v, p)
+            ))
+        })
+    };
+    let (start, end, step) = match args.len() {
+        0 | 1 => (0.0, num(0)?, 1.0),
+        2 => (num(0)?, num(1)?, 1.0),
+        _ => (num(0)?, num(1)?, num(2)?),
+    };
+    if !(start.is_finite() && end.is_finite() && step.is_finite()) {
+        return Err(RtError::value_error(
+            "range: the bounds and the step must be finite numbers",
+        ));
+    }
+    if step == 0.0 {
+        return Err(RtError::value_error("range: the step must not be 0"));
+    }
+    Ok((start, end, step))
 }
 
 fn memory_key(k: &Value) -> Result<String, RtError> {
@@ -1405,7 +1770,10 @@ fn memory_key(k: &Value) -> Result<String, RtError> {
         Value::Str(s) => Ok(s.to_string()),
         Value::Num(n) => Ok(crate::value::num_to_string(*n)),
         Value::Bool(b) => Ok(b.to_string()),
-        other => Err(RtError::type_error(format!("memory keys are strings, found {}", article(other.type_name())))),
+        other => Err(RtError::type_error(format!(
+            "memory keys are strings, found {}",
+            article(other.type_name())
+        ))),
     }
 }
 

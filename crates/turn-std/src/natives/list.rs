@@ -238,7 +238,11 @@ fn check_keys(a: &Args, keys: &[Value], what: &str) -> RtResult<()> {
                 a.name,
                 kind_name(kind, a.program),
                 kind_name(k, a.program),
-                if what.ends_with('s') { "mix kinds" } else { "mixes kinds" }
+                if what.ends_with('s') {
+                    "mix kinds"
+                } else {
+                    "mixes kinds"
+                }
             )));
         }
     }

@@ -61,9 +61,10 @@ impl Parser<'_> {
             // A left-associative chain (`a + b + c …`) is walked iteratively by
             // every pass, so its left spine adds no height; its length is
             // bounded by `MAX_CHAIN` instead.
-            ExprKind::Binary { lhs, rhs, .. } => {
-                self.height_of(lhs).saturating_sub(1).max(self.height_of(rhs))
-            }
+            ExprKind::Binary { lhs, rhs, .. } => self
+                .height_of(lhs)
+                .saturating_sub(1)
+                .max(self.height_of(rhs)),
             ExprKind::Call { callee, args } => self.height_of(callee).max(self.max_height(args)),
             ExprKind::MethodCall { recv, args, .. } => {
                 self.height_of(recv).max(self.max_height(args))

@@ -2,7 +2,7 @@
 //! the stack. Every test runs on a thread with a 2 MiB stack, the default for
 //! spawned threads, and drops the tree there too.
 
-use turn_syntax::parser::MAX_DEPTH;
+use turn_syntax::parser::{MAX_CHAIN, MAX_DEPTH};
 use turn_syntax::{parse, Diagnostic};
 
 /// Parses on a 2 MiB stack and returns the diagnostics.
@@ -47,7 +47,6 @@ fn cases(n: usize) -> Vec<(&'static str, String)> {
             "right-nested binary",
             format!("{}1", "1 + (".repeat(n)) + &")".repeat(n),
         ),
-        ("long binary chain", format!("1{}", " + 1".repeat(n))),
         ("long postfix chain", format!("a{}", ".b".repeat(n))),
         ("long call chain", format!("f{}", "()".repeat(n))),
         ("calls", nested("f(", "1", ")", n)),
@@ -112,6 +111,26 @@ fn hundred_thousand_levels() {
 fn just_over_the_limit() {
     for (name, src) in cases(MAX_DEPTH + 1) {
         assert_one_too_deep(name, src);
+    }
+}
+
+/// A chain of binary operators is walked iteratively by every pass, so it
+/// is bounded by its own limit (`MAX_CHAIN` operators), not by nesting; the
+/// longest accepted chain parses and drops on a 2 MiB stack.
+#[test]
+fn long_operator_chains() {
+    for op in [" + 1", " * 1", " and x", " == 1"] {
+        let ok = parse_small_stack(format!("1{}", op.repeat(MAX_CHAIN)));
+        assert!(ok.is_empty(), "{op}: {ok:#?}");
+        for n in [MAX_CHAIN + 1, 100_000] {
+            let diags = parse_small_stack(format!("1{}", op.repeat(n)));
+            assert_eq!(diags.len(), 1, "{op} x {n}: {diags:#?}");
+            assert_eq!(diags[0].code, "E0003");
+            assert_eq!(
+                diags[0].message,
+                format!("expression is too long (more than {MAX_CHAIN} operators in a row)")
+            );
+        }
     }
 }
 

@@ -1,0 +1,893 @@
+//! Input generators as proptest strategies.
+//!
+//! - [`program`]: grammar-based, syntactically plausible Turn programs. A
+//!   fixed prelude binds every name the generator uses (`a`…`p`, the std
+//!   modules, a struct `P` with methods), with `Any` types, so most programs
+//!   compile and the VM and the standard library get exercised, not just the
+//!   name resolver.
+//! - [`deep`] and [`chains`]: the shapes that break recursive passes — every
+//!   kind of bracket, block and closure nested hundreds to thousands deep
+//!   (around the parser's nesting limit of 256, where the tree is as deep as
+//!   it may get), and long operator, field and call chains.
+//! - [`token_soup`]: random sequences of Turn's tokens, for the lexer,
+//!   parser recovery and every diagnostic path.
+//!
+//! Mutations of the corpus are in [`crate::mutate`]. The vocabularies here
+//! are shared with it.
+
+use proptest::collection::vec;
+use proptest::prelude::*;
+use proptest::sample::select;
+use proptest::strategy::Union;
+
+/// Binds every name the grammar uses, so that generated programs resolve.
+pub const PRELUDE: &str = r#"let a: Any = 1;
+let b: Any = "two";
+let c: Any = [1, 2, 3];
+let d: Any = {"k": 1, "x": [2], "y": "z"};
+let f: Any = turn(x) { return x; };
+let g: Any = turn(x, y) { return [x, y]; };
+struct P { x: Any, y: Any };
+impl P { let sum = turn() { return this.x + this.y; }; let me = turn() { return this; }; };
+let p: Any = P { x: 1, y: 2 };
+let x: Any = 0;
+let y: Any = null;
+let i: Any = 0;
+let e: Any = null;
+let s = use "std/str";
+let l = use "std/list";
+let j = use "std/json";
+let mt = use "std/math";
+let re = use "std/regex";
+let tm = use "std/time";
+"#;
+
+/// Names bound to values in the prelude (closure parameters reuse `x`, `y`).
+pub const VALUE_NAMES: &[&str] = &["a", "b", "c", "d", "f", "g", "p", "x", "y", "i", "e"];
+
+/// Literal numbers, ordinary and hostile.
+pub const NUMBERS: &[&str] = &[
+    "0",
+    "1",
+    "2",
+    "3",
+    "10",
+    "-1",
+    "0.5",
+    "2.5e-3",
+    "1e6",
+    "1_000",
+    "1e308",
+    "1e-308",
+    "1e309",
+    "4294967296",
+    "9007199254740993",
+    "123456789012345678901234567890",
+    "0.1",
+    "1.7976931348623157e308",
+    "5e-324",
+    "65535",
+    "65536",
+    "255",
+    "256",
+    "1e15",
+    "0.0000001",
+];
+
+/// Literal strings: escapes, unicode, JSON, regexes, format patterns.
+pub const STRINGS: &[&str] = &[
+    r#""""#,
+    r#""abc""#,
+    r#""k""#,
+    r#""x""#,
+    r#""a,b,c""#,
+    r#""\n\t\r\"\\""#,
+    r#""\u{1F600}\u{0}\u{10FFFF}""#,
+    r#""héllo wörld ß""#,
+    r#""日本語テキスト""#,
+    r#""🦀🦀""#,
+    r#""[1, {\"a\": [true, null]}, \"s\"]""#,
+    r#""{\"k\": 1e400}""#,
+    r#""(a|b)*c+""#,
+    r#""(?P<n>\\d+)""#,
+    r#""{} and {}""#,
+    r#""{0}{1}{9}""#,
+    r#""   padded   ""#,
+    r#""[[[[[[[[[[""#,
+    "\"multi\nline\"",
+];
+
+/// Binary operators (both spellings of `and`/`or`).
+pub const BINOPS: &[&str] = &[
+    "+", "-", "*", "/", "%", "==", "!=", "<", ">", "<=", ">=", "~>", "and", "or", "&&", "||",
+];
+
+/// Prefix operators.
+pub const UNOPS: &[&str] = &["-", "!", "confidence ", "- -", "!!"];
+
+/// Builtins called as plain functions.
+pub const BUILTINS: &[&str] = &[
+    "len",
+    "push",
+    "keys",
+    "values",
+    "str",
+    "num",
+    "type_of",
+    "print",
+    "echo",
+    "range",
+    "map",
+    "filter",
+    "list_push",
+    "list_contains",
+    "forget",
+];
+
+/// Std module functions, through the prelude's module bindings.
+pub const MODULE_FNS: &[&str] = &[
+    "s.split",
+    "s.join",
+    "s.trim",
+    "s.upper",
+    "s.lower",
+    "s.contains",
+    "s.starts_with",
+    "s.replace",
+    "s.slice",
+    "s.format",
+    "s.chars",
+    "s.index_of",
+    "s.repeat",
+    "s.pad_start",
+    "s.pad_end",
+    "s.len",
+    "l.map",
+    "l.filter",
+    "l.reduce",
+    "l.find",
+    "l.any",
+    "l.all",
+    "l.sort",
+    "l.sort_by",
+    "l.range",
+    "l.zip",
+    "l.contains",
+    "l.slice",
+    "l.reverse",
+    "l.sum",
+    "l.flatten",
+    "l.enumerate",
+    "l.index_of",
+    "l.first",
+    "l.last",
+    "l.unique",
+    "l.concat",
+    "j.parse",
+    "j.stringify",
+    "mt.abs",
+    "mt.min",
+    "mt.max",
+    "mt.floor",
+    "mt.round",
+    "mt.sqrt",
+    "mt.pow",
+    "mt.log",
+    "mt.clamp",
+    "mt.random",
+    "re.matches",
+    "re.find_all",
+    "re.replace",
+    "re.captures",
+    "re.split",
+    "tm.now",
+    "tm.sleep",
+];
+
+/// Field names: the struct's, the map's, and ones nothing has.
+pub const FIELDS: &[&str] = &["x", "y", "k", "kind", "message", "line", "len", "nope"];
+
+/// Map keys, bare or quoted.
+pub const KEYS: &[&str] = &[
+    "k", "x", "\"y\"", "\"\"", "\"k\"", "\"a b\"", "\"é\"", "len",
+];
+
+/// Type annotations.
+pub const TYPES: &[&str] = &[
+    "Num",
+    "Str",
+    "Bool",
+    "Any",
+    "Void",
+    "Vec",
+    "Pid",
+    "Identity",
+    "P",
+    "Num?",
+    "List<Num>",
+    "List<Any>",
+    "Map<Str>",
+    "List<List<P?>>",
+    "Fn(Num) -> Num",
+    "Fn() -> Any",
+    "Nope",
+];
+
+/// Every token kind's spelling plus sample identifiers and literals.
+pub const TOKENS: &[&str] = &[
+    "let",
+    "struct",
+    "impl",
+    "type",
+    "turn",
+    "return",
+    "if",
+    "else",
+    "while",
+    "for",
+    "in",
+    "break",
+    "continue",
+    "try",
+    "catch",
+    "throw",
+    "use",
+    "grant",
+    "identity",
+    "infer",
+    "confidence",
+    "spawn",
+    "spawn_link",
+    "spawn_each",
+    "gather",
+    "send",
+    "receive",
+    "self",
+    "this",
+    "suspend",
+    "context",
+    "remember",
+    "recall",
+    "call",
+    "true",
+    "false",
+    "null",
+    "and",
+    "or",
+    "vec",
+    "(",
+    ")",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ";",
+    ":",
+    "::",
+    ".",
+    "..",
+    "=",
+    "==",
+    "!=",
+    "<",
+    ">",
+    "<=",
+    ">=",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "!",
+    "?",
+    "->",
+    "~>",
+    "&&",
+    "||",
+    "a",
+    "b",
+    "c",
+    "f",
+    "p",
+    "x",
+    "P",
+    "Num",
+    "Str",
+    "Any",
+    "List",
+    "Map",
+    "timeout",
+    "schema",
+    "openapi",
+    "len",
+    "range",
+    "s",
+    "\"std/json\"",
+    "\"./lib.tn\"",
+    "0",
+    "1",
+    "1e309",
+    "1.2.3",
+    "0x10",
+    "1_",
+    "\"s\"",
+    "\"\\q\"",
+    "\"\\u{110000}\"",
+    "\"unterminated",
+    "/*",
+    "*/",
+    "//",
+    "\n",
+    "é",
+    "\u{0}",
+    "\u{FEFF}",
+    "#",
+    "@",
+    "$",
+    "&",
+    "|",
+    "'",
+    "`",
+    "\\",
+];
+
+/// A primary expression with no sub-expressions.
+fn leaf() -> BoxedStrategy<String> {
+    Union::new_weighted(vec![
+        (6, select(NUMBERS).prop_map(String::from).boxed()),
+        (3, (0u32..1000).prop_map(|n| n.to_string()).boxed()),
+        (5, select(STRINGS).prop_map(String::from).boxed()),
+        (12, select(VALUE_NAMES).prop_map(String::from).boxed()),
+        (
+            4,
+            select(
+                &[
+                    "null",
+                    "true",
+                    "false",
+                    "[]",
+                    "{}",
+                    "self",
+                    "vec[]",
+                    "recall(\"k\")",
+                    "receive",
+                    "receive timeout 0",
+                    "tm.now()",
+                    "mt.pi",
+                    "P { x: 1, y: 2 }",
+                    "turn { return 1; }",
+                    "use \"std/json\"",
+                    "use \"./missing.tn\"",
+                    "this",
+                ][..],
+            )
+            .prop_map(String::from)
+            .boxed(),
+        ),
+    ])
+    .boxed()
+}
+
+/// Grammar-based expressions, nested up to a few levels.
+pub fn expr() -> BoxedStrategy<String> {
+    leaf()
+        .prop_recursive(5, 64, 6, |inner| {
+            let e = inner;
+            Union::new_weighted(vec![
+                (
+                    8,
+                    (e.clone(), select(BINOPS), e.clone())
+                        .prop_map(|(a, op, b)| format!("{a} {op} {b}"))
+                        .boxed(),
+                ),
+                (
+                    4,
+                    (e.clone(), select(BINOPS), e.clone())
+                        .prop_map(|(a, op, b)| format!("({a} {op} {b})"))
+                        .boxed(),
+                ),
+                (
+                    3,
+                    (select(UNOPS), e.clone())
+                        .prop_map(|(op, a)| format!("{op}{a}"))
+                        .boxed(),
+                ),
+                (
+                    4,
+                    vec(e.clone(), 0..5)
+                        .prop_map(|v| format!("[{}]", v.join(", ")))
+                        .boxed(),
+                ),
+                (
+                    3,
+                    vec((select(KEYS), e.clone()), 0..4)
+                        .prop_map(|kv| {
+                            let items: Vec<String> =
+                                kv.into_iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                            format!("{{{}}}", items.join(", "))
+                        })
+                        .boxed(),
+                ),
+                (
+                    1,
+                    vec(e.clone(), 0..4)
+                        .prop_map(|v| format!("vec[{}]", v.join(", ")))
+                        .boxed(),
+                ),
+                (
+                    6,
+                    (select(BUILTINS), vec(e.clone(), 0..4))
+                        .prop_map(|(n, a)| format!("{n}({})", a.join(", ")))
+                        .boxed(),
+                ),
+                (
+                    3,
+                    (select(&["f", "g", "a", "p"][..]), vec(e.clone(), 0..3))
+                        .prop_map(|(n, a)| format!("{n}({})", a.join(", ")))
+                        .boxed(),
+                ),
+                (
+                    8,
+                    (select(MODULE_FNS), vec(e.clone(), 0..4))
+                        .prop_map(|(n, a)| format!("{n}({})", a.join(", ")))
+                        .boxed(),
+                ),
+                (
+                    4,
+                    (e.clone(), e.clone())
+                        .prop_map(|(a, b)| format!("{a}[{b}]"))
+                        .boxed(),
+                ),
+                (
+                    3,
+                    (e.clone(), select(FIELDS))
+                        .prop_map(|(a, f)| format!("{a}.{f}"))
+                        .boxed(),
+                ),
+                (
+                    2,
+                    (
+                        e.clone(),
+                        select(&["sum", "me", "upper", "nope"][..]),
+                        vec(e.clone(), 0..2),
+                    )
+                        .prop_map(|(r, m, a)| format!("{r}.{m}({})", a.join(", ")))
+                        .boxed(),
+                ),
+                (
+                    3,
+                    (e.clone(), e.clone(), e.clone())
+                        .prop_map(|(c, t, f)| format!("if {c} {{ {t} }} else {{ {f} }}"))
+                        .boxed(),
+                ),
+                (
+                    4,
+                    (params(), vec(simple_stmt(e.clone()), 0..4), e.clone())
+                        .prop_map(|(ps, body, r)| {
+                            format!("turn({ps}) {{ {} return {r}; }}", body.join(" "))
+                        })
+                        .boxed(),
+                ),
+                (
+                    3,
+                    (e.clone(), e.clone(), any::<bool>())
+                        .prop_map(|(x, y, spread)| {
+                            if spread {
+                                format!("P {{ x: {x}, ..{y} }}")
+                            } else {
+                                format!("P {{ x: {x}, y: {y} }}")
+                            }
+                        })
+                        .boxed(),
+                ),
+                (
+                    2,
+                    (select(SPECIAL_FORMS), e.clone(), e.clone())
+                        .prop_map(|(t, a, b)| t.replace("$A", &a).replace("$B", &b))
+                        .boxed(),
+                ),
+                (2, e.clone().prop_map(|a| format!("({a})")).boxed()),
+            ])
+        })
+        .boxed()
+}
+
+/// Keyword forms with holes `$A` and `$B` for sub-expressions.
+const SPECIAL_FORMS: &[&str] = &[
+    "spawn turn { return $A; }",
+    "spawn_link turn() { return $A; }",
+    "gather [spawn_link turn { return $A; }]",
+    "gather $A",
+    "spawn_each($A, f)",
+    "send $A, $B",
+    "send self, $A",
+    "receive timeout $A",
+    "infer Str { $A }",
+    "infer P { \"make a point\" }",
+    "confidence infer Num { $A }",
+    "grant identity::network($A)",
+    "context.append($A)",
+    "context.system($A)",
+    "context.budget($A)",
+    "context.tokens()",
+    "remember($A, $B)",
+    "recall($A)",
+    "call(f, $A)",
+    "call(g, [$A, $B])",
+    "call(g, {\"x\": $A, \"y\": $B})",
+    "call(\"echo\", $A)",
+    "call($A, $B)",
+    "l.map($A, turn(x) { return x + $B; })",
+    "l.filter($A, turn(x) { return $B; })",
+    "l.reduce($A, turn(acc, x) { return acc + x; }, $B)",
+    "l.sort_by($A, turn(x) { return $B; })",
+    "s.format(\"{} {}\", $A, $B)",
+    "j.parse(j.stringify($A))",
+    "j.stringify($A, $B)",
+    "s.repeat(str($A), $B)",
+    "range($A, $B)",
+    "[$A, $B][$B]",
+    "{\"k\": $A, ..$B}",
+];
+
+/// A parameter list.
+fn params() -> impl Strategy<Value = String> {
+    select(
+        &[
+            "",
+            "x",
+            "x, y",
+            "x: Num",
+            "x: Any, y: Str",
+            "x, x",
+            "x: List<Num>",
+        ][..],
+    )
+    .prop_map(String::from)
+}
+
+/// Statements without nested statements, over expressions `e`.
+fn simple_stmt(e: BoxedStrategy<String>) -> BoxedStrategy<String> {
+    Union::new_weighted(vec![
+        (
+            6,
+            (select(VALUE_NAMES), e.clone())
+                .prop_map(|(n, v)| format!("let {n} = {v};"))
+                .boxed(),
+        ),
+        (
+            2,
+            (select(VALUE_NAMES), select(TYPES), e.clone())
+                .prop_map(|(n, t, v)| format!("let {n}: {t} = {v};"))
+                .boxed(),
+        ),
+        (
+            5,
+            (select(VALUE_NAMES), e.clone())
+                .prop_map(|(n, v)| format!("{n} = {v};"))
+                .boxed(),
+        ),
+        (4, e.clone().prop_map(|v| format!("{v};")).boxed()),
+        (4, e.clone().prop_map(|v| format!("echo({v});")).boxed()),
+        (
+            1,
+            (e.clone(), e.clone())
+                .prop_map(|(a, b)| format!("print({a}, {b});"))
+                .boxed(),
+        ),
+        (1, e.clone().prop_map(|v| format!("return {v};")).boxed()),
+        (1, e.clone().prop_map(|v| format!("throw {v};")).boxed()),
+        (
+            2,
+            (select(VALUE_NAMES), select(FIELDS), e.clone())
+                .prop_map(|(n, f, v)| format!("{n}.{f} = {v};"))
+                .boxed(),
+        ),
+        (
+            2,
+            (select(VALUE_NAMES), e.clone(), e.clone())
+                .prop_map(|(n, k, v)| format!("{n}[{k}] = {v};"))
+                .boxed(),
+        ),
+        (
+            1,
+            (e.clone(), e.clone())
+                .prop_map(|(k, v)| format!("remember({k}, {v});"))
+                .boxed(),
+        ),
+        (
+            1,
+            select(&["break;", "continue;", "suspend;", "return;", ";"][..])
+                .prop_map(String::from)
+                .boxed(),
+        ),
+    ])
+    .boxed()
+}
+
+/// Statements, nested a few levels.
+pub fn stmt() -> BoxedStrategy<String> {
+    let e = expr();
+    simple_stmt(e.clone())
+        .prop_recursive(3, 32, 5, move |inner| {
+            let body = vec(inner, 0..4).prop_map(|v| v.join("\n"));
+            Union::new_weighted(vec![
+                (
+                    4,
+                    (e.clone(), body.clone())
+                        .prop_map(|(c, b)| format!("if {c} {{\n{b}\n}}"))
+                        .boxed(),
+                ),
+                (
+                    3,
+                    (e.clone(), body.clone(), body.clone())
+                        .prop_map(|(c, t, f)| {
+                            format!("if {c} {{\n{t}\n}} else if {c} {{ }} else {{\n{f}\n}}")
+                        })
+                        .boxed(),
+                ),
+                (
+                    4,
+                    (0u32..20, body.clone())
+                        .prop_map(|(n, b)| {
+                            format!("{{ let i = 0; while i < {n} {{\n{b}\ni = i + 1;\n}} }}")
+                        })
+                        .boxed(),
+                ),
+                (
+                    1,
+                    (e.clone(), body.clone())
+                        .prop_map(|(c, b)| format!("while {c} {{\n{b}\n}}"))
+                        .boxed(),
+                ),
+                (
+                    4,
+                    (
+                        select(
+                            &[
+                                "c",
+                                "range(5)",
+                                "keys(d)",
+                                "s.chars(b)",
+                                "p",
+                                "d",
+                                "a",
+                                "[[1], [2]]",
+                            ][..],
+                        ),
+                        body.clone(),
+                    )
+                        .prop_map(|(it, b)| format!("for x in {it} {{\n{b}\n}}"))
+                        .boxed(),
+                ),
+                (
+                    4,
+                    (
+                        body.clone(),
+                        body.clone(),
+                        select(&["(e)", "e", "", "(x)"][..]),
+                    )
+                        .prop_map(|(t, h, v)| format!("try {{\n{t}\n}} catch {v} {{\n{h}\n}}"))
+                        .boxed(),
+                ),
+                (
+                    2,
+                    body.clone()
+                        .prop_map(|b| format!("turn {{\n{b}\n}}"))
+                        .boxed(),
+                ),
+                (2, body.clone().prop_map(|b| format!("{{\n{b}\n}}")).boxed()),
+                (
+                    3,
+                    (select(VALUE_NAMES), params(), body.clone(), e.clone())
+                        .prop_map(|(n, ps, b, r)| {
+                            format!("let {n} = turn({ps}) {{\n{b}\nreturn {r};\n}};")
+                        })
+                        .boxed(),
+                ),
+                (
+                    1,
+                    (select(&["Q", "P", "R"][..]), select(TYPES), select(TYPES))
+                        .prop_map(|(n, t1, t2)| format!("struct {n} {{ a: {t1}, b: {t2} }};"))
+                        .boxed(),
+                ),
+                (
+                    1,
+                    (select(&["m", "sum", "n"][..]), body.clone(), e.clone())
+                        .prop_map(|(m, b, r)| {
+                            format!("impl P {{ let {m} = turn() {{\n{b}\nreturn {r};\n}}; }};")
+                        })
+                        .boxed(),
+                ),
+                (
+                    1,
+                    select(TYPES).prop_map(|t| format!("type T = {t};")).boxed(),
+                ),
+            ])
+        })
+        .boxed()
+}
+
+/// A whole program: usually the prelude, then statements, then a result.
+pub fn program() -> BoxedStrategy<String> {
+    (any::<u8>(), vec(stmt(), 1..10), expr())
+        .prop_map(|(flags, stmts, result)| {
+            let mut out = String::new();
+            if flags % 8 != 0 {
+                out.push_str(PRELUDE);
+            }
+            out.push_str(&stmts.join("\n"));
+            if flags % 2 == 0 {
+                out.push_str(&format!("\nreturn {result};\n"));
+            }
+            out
+        })
+        .boxed()
+}
+
+/// Wrappers for [`deep`]: an opening and a closing text; the hole goes
+/// between them. `true` marks statement wrappers (their hole is a
+/// statement).
+const WRAPPERS: &[(&str, &str, bool)] = &[
+    ("(", ")", false),
+    ("[", "]", false),
+    ("{\"k\": ", "}", false),
+    ("vec[", "]", false),
+    ("f(", ")", false),
+    ("g(1, ", ")", false),
+    ("-", "", false),
+    ("!", "", false),
+    ("confidence ", "", false),
+    ("1 + ", "", false),
+    ("1 + (", ")", false),
+    ("c[", "]", false),
+    ("P { x: ", ", y: 0 }", false),
+    ("if a { ", " } else { 0 }", false),
+    ("turn() { return ", "; }", false),
+    ("turn(x) { return ", "; }(1)", false),
+    ("{ ", " }", false),
+    ("s.upper(", ")", false),
+    ("l.map([1], turn(x) { return ", "; })", false),
+    ("send self, ", "", false),
+    ("spawn turn { return ", "; }", false),
+    ("{ ", " }", true),
+    ("if a {\n", "\n}", true),
+    ("while false { ", " }", true),
+    ("for x in c { ", " }", true),
+    ("try { ", " } catch (e) { }", true),
+    ("turn { ", " }", true),
+    ("let f = turn() { ", " return 1; };", true),
+    ("let h = turn(x) { ", " return x; }; h(1);", true),
+];
+
+/// Depths that matter: around the parser's limit, and far past it.
+fn depth() -> impl Strategy<Value = usize> {
+    prop_oneof![4 => 200usize..=300, 2 => 1usize..200, 2 => 300usize..3000, 1 => 3000usize..12000]
+}
+
+/// Deep nesting of one to three wrapper kinds, cycled.
+pub fn deep() -> BoxedStrategy<String> {
+    (vec(0..WRAPPERS.len(), 1..4), depth(), any::<bool>(), leaf())
+        .prop_map(|(kinds, depth, with_prelude, leaf)| {
+            let chosen: Vec<(&str, &str, bool)> = kinds
+                .iter()
+                .filter_map(|k| WRAPPERS.get(*k).copied())
+                .collect();
+            nest(&chosen, depth, &leaf, with_prelude)
+        })
+        .boxed()
+}
+
+/// Builds `depth` levels of `wrappers` around `leaf`, as a program.
+pub fn nest(
+    wrappers: &[(&str, &str, bool)],
+    depth: usize,
+    leaf: &str,
+    with_prelude: bool,
+) -> String {
+    let mut open = String::new();
+    let mut close: Vec<&str> = Vec::new();
+    let mut in_stmt = true;
+    for level in 0..depth {
+        let Some(&(o, c, stmt)) = wrappers.get(level % wrappers.len().max(1)) else {
+            break;
+        };
+        // An expression wrapper inside a statement wrapper needs a statement
+        // around it; a statement wrapper inside an expression needs a block.
+        match (in_stmt, stmt) {
+            (true, false) => {
+                open.push_str("let z = ");
+                close.push(";");
+            }
+            (false, true) => {
+                open.push_str("turn() { ");
+                close.push(" return 0; }()");
+            }
+            _ => {}
+        }
+        open.push_str(o);
+        close.push(c);
+        in_stmt = stmt;
+    }
+    let mut out = String::new();
+    if with_prelude {
+        out.push_str(PRELUDE);
+    }
+    out.push_str(&open);
+    if in_stmt {
+        out.push_str(&format!("echo({leaf});"));
+    } else {
+        out.push_str(leaf);
+    }
+    for c in close.iter().rev() {
+        out.push_str(c);
+    }
+    out.push('\n');
+    out
+}
+
+/// Units repeated into long chains.
+const CHAIN_UNITS: &[(&str, &str, &str)] = &[
+    ("1", " + 1", ""),
+    ("a", " * a", ""),
+    ("b", " + b", ""),
+    ("true", " and true", ""),
+    ("c", " == c", ""),
+    ("1", " < 2", ""),
+    ("p", ".me()", ".x"),
+    ("d", ".k", ""),
+    ("c", "[0]", ""),
+    ("", "-", "1"),
+    ("", "!", "true"),
+    ("", "- ", "a"),
+    ("f", "(1)", ""),
+    ("\"\"", " + \"ab\"", ""),
+    ("[]", " + [1]", ""),
+    ("", "let a = 1; ", "a"),
+    ("", "a = a + a; ", "a"),
+    ("", "echo(a); ", "a"),
+    ("", "c = c + c; ", "len(c)"),
+    ("", "b = b + b; ", "len(b)"),
+];
+
+/// A long chain of one unit, as a program's result.
+pub fn chains() -> BoxedStrategy<String> {
+    (
+        0..CHAIN_UNITS.len(),
+        prop_oneof![1usize..100, 100usize..2000, 2000usize..20000],
+    )
+        .prop_map(|(k, n)| {
+            let (head, unit, tail) = CHAIN_UNITS.get(k).copied().unwrap_or(("1", " + 1", ""));
+            let mut out = String::from(PRELUDE);
+            let statements = unit.ends_with("; ");
+            if statements {
+                out.push_str(&unit.repeat(n));
+                out.push_str(&format!("\nreturn {head}{tail};\n"));
+            } else {
+                out.push_str(&format!("return {head}{}{tail};\n", unit.repeat(n)));
+            }
+            out
+        })
+        .boxed()
+}
+
+/// Random sequences of tokens, with and without spaces between them.
+pub fn token_soup() -> BoxedStrategy<String> {
+    let token = prop_oneof![
+        20 => select(TOKENS).prop_map(String::from),
+        2 => select(NUMBERS).prop_map(String::from),
+        2 => select(STRINGS).prop_map(String::from),
+        1 => any::<char>().prop_map(String::from),
+    ];
+    (vec(token, 0..300), any::<bool>(), any::<bool>())
+        .prop_map(|(tokens, spaced, prelude)| {
+            let body = tokens.join(if spaced { " " } else { "" });
+            if prelude {
+                format!("{PRELUDE}{body}")
+            } else {
+                body
+            }
+        })
+        .boxed()
+}
