@@ -74,3 +74,20 @@ fn relative_to(p: &Path, root: &Path) -> String {
         Err(_) => cleaned.to_string_lossy().into_owned(),
     }
 }
+
+/// Loads like `inner`, with text appended to the entry file (used by
+/// `turn schema` to resolve a type in the file's own scope).
+pub struct ProbeLoader {
+    pub inner: FsLoader,
+    pub entry_suffix: String,
+}
+
+impl ModuleLoader for ProbeLoader {
+    fn load(&self, path: &str, from: Option<&LoadedFile>) -> Result<LoadedFile, String> {
+        let mut f = self.inner.load(path, from)?;
+        if from.is_none() {
+            f.text.push_str(&self.entry_suffix);
+        }
+        Ok(f)
+    }
+}

@@ -172,45 +172,34 @@ fn check(file: &str, json: bool) -> ExitCode {
 }
 
 fn schema(file: &str, type_name: &str) -> ExitCode {
-    // Compile a probe program that names the type in an `infer`, so the same
-    // resolution as a real `infer` site applies.
-    let program = match compile(file) {
+    // Resolve the type exactly as an `infer` site in that file would: compile
+    // the file with a probe function appended and read the probe's target.
+    let probe = format!("\nlet __turn_schema_probe = turn() {{ return infer {type_name} {{ \"\" }}; }};\n");
+    let loader = turn_cli::loader::ProbeLoader { inner: FsLoader::default(), entry_suffix: probe };
+    let program = match turn_cli::compile_file(file, &loader) {
         Ok(p) => p,
-        Err(code) => return code,
+        Err(failure) => {
+            eprint!("{}", report::render_diagnostics(&failure, std::io::stderr().is_terminal()));
+            return ExitCode::from(1);
+        }
     };
-    let ty = program
-        .structs
+    let target = program
+        .functions
         .iter()
-        .position(|s| s.name == type_name)
-        .map(|i| turn_bytecode::Ty::Struct(i as u32));
-    let Some(ty) = ty.or_else(|| builtin_type(type_name)) else {
-        let names: Vec<&str> = program.structs.iter().map(|s| s.name.as_str()).collect();
-        eprintln!(
-            "error: no struct named `{type_name}` in {file}{}",
-            if names.is_empty() {
-                String::new()
-            } else {
-                format!(" (structs: {})", names.join(", "))
-            }
-        );
-        return ExitCode::from(1);
+        .filter(|f| f.name == "__turn_schema_probe")
+        .flat_map(|f| f.code.iter())
+        .find_map(|op| match op {
+            turn_bytecode::Op::Infer(c) => match program.constants.get(*c as usize) {
+                Some(turn_bytecode::Constant::Ty(t)) => Some(t.clone()),
+                _ => None,
+            },
+            _ => None,
+        });
+    let Some(ty) = target else {
+        eprintln!("error: could not resolve the type `{type_name}` (this is a bug in turn)");
+        return ExitCode::from(70);
     };
     let schema = turn_sema::schema_for(&ty, &program.structs);
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&schema).unwrap_or_default()
-    );
+    println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
     ExitCode::SUCCESS
-}
-
-fn builtin_type(name: &str) -> Option<turn_bytecode::Ty> {
-    use turn_bytecode::Ty;
-    Some(match name {
-        "Num" => Ty::Num,
-        "Str" => Ty::Str,
-        "Bool" => Ty::Bool,
-        "List<Str>" => Ty::List(Box::new(Ty::Str)),
-        "List<Num>" => Ty::List(Box::new(Ty::Num)),
-        _ => return None,
-    })
 }

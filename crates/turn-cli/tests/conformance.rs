@@ -5,6 +5,9 @@
 //! exit code are compared with `<name>.expected`. Files under a `lib/`
 //! directory are modules used by the tests, not tests themselves.
 //!
+//! When `<name>.disasm` exists too, the program's bytecode listing is
+//! compared with it (snapshots of what the compiler emits).
+//!
 //! Regenerate expected files with `TURN_BLESS=1 cargo test --test conformance`
 //! and review the diff before committing.
 
@@ -131,7 +134,35 @@ pub fn observe(root: &Path, path: &Path) -> String {
     out
 }
 
+/// The bytecode listing of the program (no header paths that depend on the
+/// checkout location).
+fn listing(root: &Path, path: &Path) -> String {
+    let loader = FsLoader { display_root: Some(root.to_path_buf()) };
+    match turn_cli::compile_file(&path.to_string_lossy(), &loader) {
+        Ok(p) => turn_bytecode::disasm::disassemble(&p),
+        Err(f) => report::render_diagnostics(&f, false),
+    }
+}
+
+fn check_disasm(root: &Path, path: &Path) -> Result<(), Failed> {
+    let golden = path.with_extension("disasm");
+    if !golden.exists() {
+        return Ok(());
+    }
+    let actual = format!("{HEADER}{}", listing(root, path));
+    if std::env::var_os("TURN_BLESS").is_some() {
+        return std::fs::write(&golden, actual).map_err(|e| Failed::from(e.to_string()));
+    }
+    let expected = std::fs::read_to_string(&golden).map_err(|e| Failed::from(e.to_string()))?;
+    if expected == actual {
+        Ok(())
+    } else {
+        Err(Failed::from(format!("bytecode differs\n--- expected\n{expected}--- actual\n{actual}")))
+    }
+}
+
 fn check(root: &Path, path: &Path) -> Result<(), Failed> {
+    check_disasm(root, path)?;
     let actual = observe(root, path);
     let expected_path = path.with_extension("expected");
     if std::env::var_os("TURN_BLESS").is_some() {
