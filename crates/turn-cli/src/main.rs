@@ -1,7 +1,7 @@
 //! `turn`: the command-line front end. Thin: it wires the crates together.
 
 use clap::{Parser, Subcommand};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use turn_cli::hosts::SystemHost;
 use turn_cli::loader::FsLoader;
@@ -31,7 +31,8 @@ enum Command {
     Run {
         /// The program's entry file (.tn).
         file: String,
-        /// Stop with a `limit` error after this many VM instructions (0: no limit).
+        /// Stop with a `limit` error after this many steps (a step is a call or a
+        /// loop iteration; 0: no limit).
         #[arg(long, default_value_t = 0)]
         max_steps: u64,
         /// Deepest call stack allowed before a `limit` error.
@@ -44,7 +45,8 @@ enum Command {
     /// Check a program for errors without running it.
     Check {
         file: String,
-        /// Print diagnostics as a JSON array (file, line, col, code, message, hint).
+        /// Print diagnostics as a JSON array of objects with file, severity, code,
+        /// message, line, col, end_line, end_col, label and hint.
         #[arg(long)]
         json: bool,
     },
@@ -92,7 +94,7 @@ fn dispatch(cli: Cli) -> ExitCode {
         Command::Check { file, json } => check(&file, json),
         Command::Disasm { file } => match compile(&file) {
             Ok(p) => {
-                print!("{}", turn_bytecode::disasm::disassemble(&p));
+                out(&turn_bytecode::disasm::disassemble(&p));
                 ExitCode::SUCCESS
             }
             Err(code) => code,
@@ -125,7 +127,7 @@ fn run(file: &str, limits: Limits) -> ExitCode {
         Ok(RunResult::Done(v)) => {
             if !matches!(v, turn_vm::Value::Null) {
                 match turn_vm::display(&v, &shown) {
-                    Ok(s) => println!("{s}"),
+                    Ok(s) => out(&format!("{s}\n")),
                     Err(e) => {
                         eprintln!("error[{}]: cannot print the result: {}", e.kind, e.message);
                         return ExitCode::from(2);
@@ -153,13 +155,13 @@ fn check(file: &str, json: bool) -> ExitCode {
     match turn_cli::compile_file(file, &FsLoader::default()) {
         Ok(_) => {
             if json {
-                println!("[]");
+                out("[]\n");
             }
             ExitCode::SUCCESS
         }
         Err(failure) => {
             if json {
-                println!("{}", report::diagnostics_json(&failure));
+                out(&format!("{}\n", report::diagnostics_json(&failure)));
             } else {
                 eprint!(
                     "{}",
@@ -174,12 +176,35 @@ fn check(file: &str, json: bool) -> ExitCode {
 fn schema(file: &str, type_name: &str) -> ExitCode {
     // Resolve the type exactly as an `infer` site in that file would: compile
     // the file with a probe function appended and read the probe's target.
-    let probe = format!("\nlet __turn_schema_probe = turn() {{ return infer {type_name} {{ \"\" }}; }};\n");
-    let loader = turn_cli::loader::ProbeLoader { inner: FsLoader::default(), entry_suffix: probe };
+    let probe =
+        format!("\nlet __turn_schema_probe = turn() {{ return infer {type_name} {{ \"\" }}; }};\n");
+    let loader = turn_cli::loader::ProbeLoader {
+        inner: FsLoader::default(),
+        entry_suffix: probe,
+    };
     let program = match turn_cli::compile_file(file, &loader) {
         Ok(p) => p,
         Err(failure) => {
-            eprint!("{}", report::render_diagnostics(&failure, std::io::stderr().is_terminal()));
+            // A problem with the type itself (in the appended probe) is
+            // reported without showing the probe.
+            let own_len = std::fs::read_to_string(file)
+                .map(|t| t.len())
+                .unwrap_or(usize::MAX) as u32;
+            let probe_issue = failure.files.first().and_then(|f| {
+                f.diagnostics
+                    .iter()
+                    .find(|d| d.is_error() && d.span.start >= own_len)
+            });
+            match probe_issue {
+                Some(d) => eprintln!(
+                    "error[{}]: {} (in `turn schema {file} {type_name}`)",
+                    d.code, d.message
+                ),
+                None => eprint!(
+                    "{}",
+                    report::render_diagnostics(&failure, std::io::stderr().is_terminal())
+                ),
+            }
             return ExitCode::from(1);
         }
     };
@@ -200,6 +225,17 @@ fn schema(file: &str, type_name: &str) -> ExitCode {
         return ExitCode::from(70);
     };
     let schema = turn_sema::schema_for(&ty, &program.structs);
-    println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+    out(&format!(
+        "{}\n",
+        serde_json::to_string_pretty(&schema).unwrap_or_default()
+    ));
     ExitCode::SUCCESS
+}
+
+/// Write to stdout; a closed pipe (`turn disasm x | head`) is not an error.
+fn out(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush());
 }

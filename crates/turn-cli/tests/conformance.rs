@@ -137,7 +137,9 @@ pub fn observe(root: &Path, path: &Path) -> String {
 /// The bytecode listing of the program (no header paths that depend on the
 /// checkout location).
 fn listing(root: &Path, path: &Path) -> String {
-    let loader = FsLoader { display_root: Some(root.to_path_buf()) };
+    let loader = FsLoader {
+        display_root: Some(root.to_path_buf()),
+    };
     match turn_cli::compile_file(&path.to_string_lossy(), &loader) {
         Ok(p) => turn_bytecode::disasm::disassemble(&p),
         Err(f) => report::render_diagnostics(&f, false),
@@ -157,7 +159,9 @@ fn check_disasm(root: &Path, path: &Path) -> Result<(), Failed> {
     if expected == actual {
         Ok(())
     } else {
-        Err(Failed::from(format!("bytecode differs\n--- expected\n{expected}--- actual\n{actual}")))
+        Err(Failed::from(format!(
+            "bytecode differs\n--- expected\n{expected}--- actual\n{actual}"
+        )))
     }
 }
 

@@ -220,11 +220,16 @@ impl FnBuilder<'_, '_> {
                 self.diags.push(
                     Diagnostic::error(
                         "E2003",
-                        format!("`use schema::{}` is not available in this build yet", protocol.name),
+                        format!(
+                            "`use schema::{}` is not available in this build yet",
+                            protocol.name
+                        ),
                         e.span,
                     )
                     .with_label("schema absorption is not implemented yet")
-                    .with_hint("OpenAPI and MCP bindings are planned; call the API through std/net meanwhile"),
+                    .with_hint(
+                        "OpenAPI and MCP bindings are planned; see the README for what works today",
+                    ),
                 );
                 self.emit(Op::Null);
             }

@@ -631,15 +631,8 @@ impl Analyzer<'_> {
             }
             match &m.value.kind {
                 ExprKind::Fn(f) => self.function(m.value.id, f, true),
+                // The parser already reported a method that is not a function.
                 _ => {
-                    self.error(
-                        Diagnostic::error(
-                            "E0004",
-                            "an `impl` method must be a function",
-                            m.value.span,
-                        )
-                        .with_label("expected `turn(…) { … }`"),
-                    );
                     self.expr(&m.value);
                 }
             }

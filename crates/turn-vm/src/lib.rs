@@ -4,8 +4,10 @@
 //! The VM is pure: it does no I/O, reads no clock, draws no random numbers and
 //! starts no threads (see `clippy.toml`). It runs until the program returns,
 //! fails, or needs the outside world, in which case it returns an [`Effect`]
-//! and waits to be resumed with the answer. Its whole state is plain data so a
-//! process can be checkpointed at any effect boundary.
+//! and waits to be resumed with the answer. Everything a process holds is
+//! made of values, frames and handlers, designed so that a checkpoint
+//! encoding (which comes with the durable runtime) can capture it exactly
+//! at any effect boundary.
 
 pub mod display;
 pub mod effect;

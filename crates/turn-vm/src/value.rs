@@ -405,6 +405,15 @@ pub fn format_num(n: f64, out: &mut String) {
         } else {
             let _ = write!(out, "{n:.0}");
         }
+    } else if n.abs() >= 1e21 {
+        // Like JSON and JavaScript: 1e+300, not three hundred digits.
+        let s = format!("{n:e}");
+        match s.split_once('e') {
+            Some((m, e)) if !e.starts_with('-') => {
+                let _ = write!(out, "{m}e+{e}");
+            }
+            _ => out.push_str(&s),
+        }
     } else {
         let _ = write!(out, "{n}");
     }

@@ -3,6 +3,7 @@
 //! ```text
 //! turn-fuzz [--seconds N] [--seed N] [--corpus DIR] [--skip-known] [--max-steps N] [--min-tests N]
 //! turn-fuzz --check PATH...      check files (or directories of .tn files); exit 1 if any fails
+//! turn-fuzz --sample GENERATOR   print five inputs from grammar, deep, chains, token-soup or mutation
 //! turn-fuzz --worker [...]       serve inputs on stdin/stdout (started by the fuzzer itself)
 //! ```
 //!
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
     }
     match Options::parse(&args) {
         Ok(opts) if !opts.check.is_empty() => check_files(&opts),
+        Ok(opts) if opts.sample.is_some() => sample(&opts),
         Ok(opts) => fuzz(&opts),
         Err(e) => {
             eprintln!("turn-fuzz: {e}");
@@ -59,6 +61,7 @@ struct Options {
     max_steps: Option<u64>,
     min_tests: usize,
     check: Vec<PathBuf>,
+    sample: Option<String>,
 }
 
 impl Options {
@@ -71,6 +74,7 @@ impl Options {
             max_steps: None,
             min_tests: 3000,
             check: Vec::new(),
+            sample: None,
         };
         let mut it = args.iter();
         let number = |v: Option<&String>, flag: &str| -> Result<u64, String> {
@@ -85,6 +89,7 @@ impl Options {
                 "--min-tests" => o.min_tests = number(it.next(), a)? as usize,
                 "--corpus" => o.corpus = it.next().map(PathBuf::from).ok_or("--corpus needs a directory")?,
                 "--skip-known" => o.skip_known = true,
+                "--sample" => o.sample = Some(it.next().cloned().ok_or("--sample needs a generator name")?),
                 "--check" => {
                     o.check.extend(it.by_ref().map(PathBuf::from));
                     if o.check.is_empty() {
@@ -181,6 +186,31 @@ fn check_files(opts: &Options) -> ExitCode {
     }
 }
 
+/// `--sample`: five inputs of one generator, with their verdicts.
+fn sample(opts: &Options) -> ExitCode {
+    let name = opts.sample.as_deref().unwrap_or("");
+    let Some(source) = Source::ALL.into_iter().find(|s| s.name() == name) else {
+        eprintln!("turn-fuzz: no generator `{name}`");
+        return ExitCode::from(2);
+    };
+    let mut inputs = Inputs::new(opts.seed, load_corpus(&opts.corpus));
+    let mut sup = Supervisor::new(exe(), opts.config());
+    for _ in 0..5 {
+        let text = inputs.generate(source);
+        let verdict = match sup.check(&text) {
+            Ok(v) => v.name().to_string(),
+            Err(f) => f.to_string(),
+        };
+        println!(
+            "==== {} ({} bytes): {verdict}\n{}",
+            source.name(),
+            text.len(),
+            text
+        );
+    }
+    ExitCode::SUCCESS
+}
+
 /// Where an input came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Source {
@@ -192,6 +222,14 @@ enum Source {
 }
 
 impl Source {
+    const ALL: [Source; 5] = [
+        Source::Grammar,
+        Source::Deep,
+        Source::Chains,
+        Source::TokenSoup,
+        Source::Mutation,
+    ];
+
     fn name(self) -> &'static str {
         match self {
             Source::Grammar => "grammar",
@@ -255,6 +293,10 @@ impl Inputs {
             43..=52 => Source::TokenSoup,
             _ => Source::Mutation,
         };
+        (source, self.generate(source))
+    }
+
+    fn generate(&mut self, source: Source) -> String {
         let strategy = match source {
             Source::Grammar => &self.grammar,
             Source::Deep => &self.deep,
@@ -262,17 +304,14 @@ impl Inputs {
             Source::TokenSoup => &self.soup,
             Source::Mutation => {
                 let Some(base) = self.rng.pick(&self.pool).cloned() else {
-                    return (Source::Grammar, String::new());
+                    return String::new();
                 };
-                return (
-                    Source::Mutation,
-                    mutate::mutate(&mut self.rng, &base, &self.pool),
-                );
+                return mutate::mutate(&mut self.rng, &base, &self.pool);
             }
         };
         match strategy.new_tree(&mut self.runner) {
-            Ok(tree) => (source, tree.current()),
-            Err(_) => (source, String::new()),
+            Ok(tree) => tree.current(),
+            Err(_) => String::new(),
         }
     }
 
@@ -351,15 +390,20 @@ fn known_signatures(crashes: &Path) -> HashSet<String> {
     known
 }
 
-fn fuzz(opts: &Options) -> ExitCode {
-    let crashes = opts.corpus.join("crashes");
+/// The corpus files to mutate: everything but `crashes/`.
+fn load_corpus(dir: &Path) -> Vec<String> {
     let mut files = Vec::new();
-    collect(&opts.corpus, &["crashes"], &mut files);
-    let corpus: Vec<String> = files
+    collect(dir, &["crashes"], &mut files);
+    files
         .iter()
         .filter_map(|f| std::fs::read(f).ok())
         .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .collect();
+        .collect()
+}
+
+fn fuzz(opts: &Options) -> ExitCode {
+    let crashes = opts.corpus.join("crashes");
+    let corpus = load_corpus(&opts.corpus);
     let mut known = if opts.skip_known {
         known_signatures(&crashes)
     } else {
