@@ -1,12 +1,47 @@
 //! Hosts that answer a process's effects.
 
 use std::io::Write;
-use turn_runtime::Host;
+use turn_bytecode::{Program, Ty};
+use turn_runtime::{Host, Inference};
+use turn_vm::{RtError, Value};
 
-/// The real world: stdout, the system clock, the OS random source.
-pub struct SystemHost;
+/// `Ok`: the provider; `Err`: why there is none (raised at the `infer`).
+pub type Configured = Result<Inference, String>;
+
+fn infer_with(
+    inference: &mut Configured,
+    program: &Program,
+    ty: &Ty,
+    prompt: &str,
+) -> Result<Value, RtError> {
+    match inference {
+        Ok(i) => i.infer(program, ty, prompt),
+        Err(why) => Err(RtError::new("provider", why.clone())),
+    }
+}
+
+fn not_configured() -> Configured {
+    Err("no inference provider is configured for this run".into())
+}
+
+/// The real world: stdout, the system clock, the OS random source, and the
+/// configured inference provider.
+pub struct SystemHost {
+    pub inference: Configured,
+}
+
+impl Default for SystemHost {
+    fn default() -> SystemHost {
+        SystemHost {
+            inference: not_configured(),
+        }
+    }
+}
 
 impl Host for SystemHost {
+    fn infer(&mut self, program: &Program, ty: &Ty, prompt: &str) -> Result<Value, RtError> {
+        infer_with(&mut self.inference, program, ty, prompt)
+    }
     fn print(&mut self, text: &str) {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{text}");
@@ -37,6 +72,8 @@ pub struct TestHost {
     pub output: Vec<String>,
     pub clock: f64,
     seed: u64,
+    /// The scripted (or any other) provider answering `infer`.
+    pub inference: Configured,
 }
 
 impl Default for TestHost {
@@ -45,11 +82,15 @@ impl Default for TestHost {
             output: Vec::new(),
             clock: 1_700_000_000.0,
             seed: 42,
+            inference: not_configured(),
         }
     }
 }
 
 impl Host for TestHost {
+    fn infer(&mut self, program: &Program, ty: &Ty, prompt: &str) -> Result<Value, RtError> {
+        infer_with(&mut self.inference, program, ty, prompt)
+    }
     fn print(&mut self, text: &str) {
         self.output.push(text.to_string());
     }

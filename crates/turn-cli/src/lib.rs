@@ -2,6 +2,7 @@
 //! system, rendering diagnostics and runtime errors, and the hosts that
 //! answer effects (the real one and a deterministic one for tests).
 
+pub mod config;
 pub mod hosts;
 pub mod loader;
 pub mod report;
@@ -24,4 +25,14 @@ pub fn run_program(
 ) -> Result<RunResult, turn_vm::RtError> {
     let mut vm = Vm::new(Rc::new(program), turn_runtime::builtins(), limits)?;
     Ok(turn_runtime::run(&mut vm, host))
+}
+
+/// Whether any function of the program contains an `infer` (so a provider
+/// is needed; programs without one run without any configuration).
+pub fn uses_infer(p: &Program) -> bool {
+    p.functions.iter().any(|f| {
+        f.code
+            .iter()
+            .any(|op| matches!(op, turn_bytecode::Op::Infer(_)))
+    })
 }

@@ -23,6 +23,30 @@ struct Cli {
     command: Command,
 }
 
+/// How `infer` is answered (flags override TURN_PROVIDER/TURN_MODEL and turn.toml).
+#[derive(clap::Args, Clone, Debug, Default)]
+struct InferArgs {
+    /// The inference provider: openai, anthropic, gemini, ollama, scripted,
+    /// local, or a path to a .wasm driver.
+    #[arg(long)]
+    provider: Option<String>,
+    /// The model name sent to the provider.
+    #[arg(long)]
+    model: Option<String>,
+    /// JSONL answers for the scripted provider (implies --provider scripted).
+    #[arg(long, value_name = "FILE")]
+    responses: Option<std::path::PathBuf>,
+    /// Re-asks after an answer that does not match the type (default 3).
+    #[arg(long)]
+    retries: Option<u32>,
+    /// Print every inference request and answer to stderr (keys never appear).
+    #[arg(long)]
+    trace: bool,
+    /// Print token and latency totals per `infer` to stderr at the end.
+    #[arg(long)]
+    stats: bool,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Compile and run a program; print its return value (nothing for null).
@@ -41,6 +65,8 @@ enum Command {
         /// Largest string (bytes) or list/map (elements) a program may build.
         #[arg(long, default_value_t = 256 * 1024 * 1024)]
         max_value_size: usize,
+        #[command(flatten)]
+        infer: InferArgs,
     },
     /// Check a program for errors without running it.
     Check {
@@ -83,13 +109,14 @@ fn dispatch(cli: Cli) -> ExitCode {
             max_steps,
             max_depth,
             max_value_size,
+            infer,
         } => {
             let limits = Limits {
                 max_steps,
                 max_call_depth: max_depth,
                 max_value_size,
             };
-            run(&file, limits)
+            run(&file, limits, &infer)
         }
         Command::Check { file, json } => check(&file, json),
         Command::Disasm { file } => match compile(&file) {
@@ -117,13 +144,50 @@ fn compile(file: &str) -> Result<Program, ExitCode> {
     }
 }
 
-fn run(file: &str, limits: Limits) -> ExitCode {
+/// The provider for this run, from flags, environment and turn.toml.
+fn inference(file: &str, args: &InferArgs) -> Result<turn_runtime::Inference, String> {
+    let toml = turn_cli::config::find_turn_toml(std::path::Path::new(file));
+    let toml_text = match &toml {
+        Some(p) => Some(std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?),
+        None => None,
+    };
+    let overrides = turn_infer::config::Overrides {
+        provider: args.provider.clone(),
+        model: args.model.clone(),
+        responses: args.responses.clone(),
+        retries: args.retries,
+    };
+    let env = |k: &str| std::env::var(k).ok();
+    let settings = turn_infer::config::resolve(toml_text.as_deref(), &env, &overrides)?;
+    let provider = turn_infer::config::build(&settings, &env)?;
+    let options = turn_infer::engine::Options {
+        retries: settings.retries,
+        params: settings.params.clone(),
+    };
+    let mut inf = turn_runtime::Inference::new(provider, options)?;
+    inf.trace = args.trace;
+    Ok(inf)
+}
+
+fn run(file: &str, limits: Limits, args: &InferArgs) -> ExitCode {
     let program = match compile(file) {
         Ok(p) => p,
         Err(code) => return code,
     };
     let shown = program.clone();
-    match turn_cli::run_program(program, limits, &mut SystemHost) {
+    let mut host = SystemHost::default();
+    if turn_cli::uses_infer(&program) {
+        // A configuration problem is raised at the first `infer`, where the
+        // program can catch it.
+        host.inference = inference(file, args);
+    }
+    let result = turn_cli::run_program(program, limits, &mut host);
+    if args.stats {
+        if let Ok(i) = &host.inference {
+            eprint!("{}", i.stats.render());
+        }
+    }
+    match result {
         Ok(RunResult::Done(v)) => {
             if !matches!(v, turn_vm::Value::Null) {
                 match turn_vm::display(&v, &shown) {

@@ -90,6 +90,11 @@ pub fn observe(root: &Path, path: &Path) -> String {
     };
     let shown = program.clone();
     let mut host = TestHost::default();
+    // `<name>.responses.jsonl` answers the program's `infer`s.
+    let responses = path.with_extension("responses.jsonl");
+    if responses.exists() {
+        host.inference = scripted(&responses);
+    }
     let limits = Limits {
         max_steps: 50_000_000,
         ..Limits::default()
@@ -163,6 +168,22 @@ fn check_disasm(root: &Path, path: &Path) -> Result<(), Failed> {
             "bytecode differs\n--- expected\n{expected}--- actual\n{actual}"
         )))
     }
+}
+
+/// The scripted provider over a responses file, retried like a real one but
+/// without waiting between tries.
+fn scripted(path: &Path) -> Result<turn_runtime::Inference, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let provider = turn_infer::providers::scripted::Scripted::parse(&text)?;
+    let policy = turn_infer::RetryPolicy {
+        base_delay: std::time::Duration::ZERO,
+        ..turn_infer::RetryPolicy::default()
+    };
+    let retrying = turn_infer::providers::Retrying {
+        inner: provider,
+        policy,
+    };
+    turn_runtime::Inference::new(Box::new(retrying), turn_infer::engine::Options::default())
 }
 
 fn check(root: &Path, path: &Path) -> Result<(), Failed> {

@@ -421,8 +421,9 @@ pub fn expr() -> BoxedStrategy<String> {
                             let items: Vec<String> = kv
                                 .into_iter()
                                 .filter(|(k, _)| {
-                                    let fresh = !seen.contains(k);
-                                    seen.push(*k);
+                                    let key = k.trim_matches('"');
+                                    let fresh = !seen.contains(&key);
+                                    seen.push(key);
                                     fresh
                                 })
                                 .map(|(k, v)| format!("{k}: {v}"))
@@ -433,7 +434,7 @@ pub fn expr() -> BoxedStrategy<String> {
                 ),
                 (
                     1,
-                    vec(e.clone(), 0..4)
+                    vec(select(NUMBERS), 0..4)
                         .prop_map(|v| format!("vec[{}]", v.join(", ")))
                         .boxed(),
                 ),
@@ -445,8 +446,12 @@ pub fn expr() -> BoxedStrategy<String> {
                 ),
                 (
                     3,
-                    (select(&["f", "g", "a", "p"][..]), vec(e.clone(), 0..3))
-                        .prop_map(|(n, a)| format!("{n}({})", a.join(", ")))
+                    (
+                        select(&[("f", 1, 1), ("g", 2, 2), ("a", 0, 2), ("p", 0, 1)][..]),
+                        vec(e.clone(), 0..3),
+                        any::<u8>(),
+                    )
+                        .prop_map(|((n, lo, hi), a, pick)| call_text(n, lo, hi, a, pick))
                         .boxed(),
                 ),
                 (
@@ -552,6 +557,16 @@ const SPECIAL_FORMS: &[&str] = &[
     "[$A, $B][$B]",
 ];
 
+/// What may end a loop body early.
+const LOOP_EXITS: &[&str] = &[
+    "",
+    "",
+    "",
+    "if (x == 2) { break; }",
+    "if (i == 1) { continue; }",
+    "break;",
+];
+
 /// A parameter list.
 fn params() -> impl Strategy<Value = String> {
     select(
@@ -579,7 +594,11 @@ fn simple_stmt(e: BoxedStrategy<String>) -> BoxedStrategy<String> {
         ),
         (
             2,
-            (select(VALUE_NAMES), prop_oneof![4 => Just("Any"), 1 => select(TYPES)], e.clone())
+            (
+                select(VALUE_NAMES),
+                prop_oneof![4 => Just("Any"), 1 => select(TYPES)],
+                e.clone(),
+            )
                 .prop_map(|(n, t, v)| format!("let {n}: {t} = {v};"))
                 .boxed(),
         ),
@@ -619,7 +638,7 @@ fn simple_stmt(e: BoxedStrategy<String>) -> BoxedStrategy<String> {
         ),
         (
             1,
-            select(&["break;", "continue;", "suspend;", "return;", ";"][..])
+            select(&["suspend;", "return;", ";"][..])
                 .prop_map(String::from)
                 .boxed(),
         ),
@@ -650,9 +669,11 @@ pub fn stmt() -> BoxedStrategy<String> {
                 ),
                 (
                     4,
-                    (0u32..20, body.clone())
-                        .prop_map(|(n, b)| {
-                            format!("{{ let i = 0; while i < {n} {{\n{b}\ni = i + 1;\n}} }}")
+                    (0u32..20, body.clone(), select(LOOP_EXITS))
+                        .prop_map(|(n, b, exit)| {
+                            format!(
+                                "{{ let i = 0; while i < {n} {{\n{b}\n{exit}\ni = i + 1;\n}} }}"
+                            )
                         })
                         .boxed(),
                 ),
@@ -678,8 +699,9 @@ pub fn stmt() -> BoxedStrategy<String> {
                             ][..],
                         ),
                         body.clone(),
+                        select(LOOP_EXITS),
                     )
-                        .prop_map(|(it, b)| format!("for x in {it} {{\n{b}\n}}"))
+                        .prop_map(|(it, b, exit)| format!("for x in {it} {{\n{exit}\n{b}\n}}"))
                         .boxed(),
                 ),
                 (
@@ -701,21 +723,42 @@ pub fn stmt() -> BoxedStrategy<String> {
                 (2, body.clone().prop_map(|b| format!("{{\n{b}\n}}")).boxed()),
                 (
                     3,
-                    (select(VALUE_NAMES), params(), body.clone(), e.clone())
+                    (
+                        select(&["h1", "h2", "h3"][..]),
+                        params(),
+                        body.clone(),
+                        e.clone(),
+                    )
                         .prop_map(|(n, ps, b, r)| {
-                            format!("let {n} = turn({ps}) {{\n{b}\nreturn {r};\n}};")
+                            // A fresh name: function bindings are hoisted, so
+                            // reusing a prelude name would make its earlier
+                            // uses refer to this function.
+                            let args =
+                                vec!["1"; ps.split(',').filter(|p| !p.trim().is_empty()).count()];
+                            format!(
+                                "let {n} = turn({ps}) {{\n{b}\nreturn {r};\n}};\necho({n}({}));",
+                                args.join(", ")
+                            )
                         })
                         .boxed(),
                 ),
                 (
                     1,
-                    (select(&["Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "Q7", "Q8"][..]), select(TYPES), select(TYPES))
+                    (
+                        select(&["Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "Q7", "Q8"][..]),
+                        select(TYPES),
+                        select(TYPES),
+                    )
                         .prop_map(|(n, t1, t2)| format!("struct {n} {{ a: {t1}, b: {t2} }};"))
                         .boxed(),
                 ),
                 (
                     1,
-                    (select(&["m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8"][..]), body.clone(), e.clone())
+                    (
+                        select(&["m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8"][..]),
+                        body.clone(),
+                        e.clone(),
+                    )
                         .prop_map(|(m, b, r)| {
                             format!("impl P {{ let {m} = turn() {{\n{b}\nreturn {r};\n}}; }};")
                         })
@@ -723,7 +766,9 @@ pub fn stmt() -> BoxedStrategy<String> {
                 ),
                 (
                     1,
-                    (0u8..16, select(TYPES)).prop_map(|(n, t)| format!("type T{n} = {t};")).boxed(),
+                    (0u8..16, select(TYPES))
+                        .prop_map(|(n, t)| format!("type T{n} = {t};"))
+                        .boxed(),
                 ),
             ])
         })

@@ -7,9 +7,11 @@
 //! suspensions and the process/inference intrinsics with values that depend
 //! only on the input text, so every run of an input is the same run.
 
-use turn_bytecode::Program;
+use std::rc::Rc;
+use turn_bytecode::{Program, Ty};
 use turn_compiler::{LoadedFile, ModuleLoader};
 use turn_runtime::Host;
+use turn_vm::value::{Map, StructValue, Uncertain};
 use turn_vm::{RtError, Value};
 
 /// The name the entry file is compiled under.
@@ -131,7 +133,6 @@ impl FuzzHost {
         }
         let n = self.count;
         Ok(match op {
-            "infer" => return Err(RtError::new("infer", "the fuzz host has no model")),
             "spawn" | "spawn_link" => Value::Pid(2 + n),
             "spawn_each" => match args.first() {
                 Some(Value::List(items)) => Value::list(
@@ -175,6 +176,25 @@ impl Host for FuzzHost {
             Ok(arg)
         }
     }
+    /// A value conforming to `ty`, sometimes with a confidence, or (every
+    /// third time, and for types a model cannot produce) an `infer` error.
+    fn infer(&mut self, program: &Program, ty: &Ty, _prompt: &str) -> Result<Value, RtError> {
+        let refuse = || RtError::new("infer", "the fuzz host's model gave no valid answer");
+        if self.fails() {
+            return Err(refuse());
+        }
+        let n = self.count;
+        let value = conforming(ty, program, 0, n).ok_or_else(refuse)?;
+        Ok(if n % 2 == 0 {
+            value
+        } else {
+            Value::Uncertain(Rc::new(Uncertain {
+                value,
+                confidence: (n % 11) as f64 / 10.0,
+                fields: None,
+            }))
+        })
+    }
     fn now(&mut self) -> f64 {
         self.clock
     }
@@ -190,6 +210,50 @@ impl Host for FuzzHost {
             .wrapping_add(1442695040888963407);
         (self.seed >> 11) as f64 / (1u64 << 53) as f64
     }
+}
+
+/// A small value of type `ty` (`None` for types no model answer can have:
+/// functions, pids, identities, or structs nested too deep).
+fn conforming(ty: &Ty, program: &Program, depth: u32, n: u64) -> Option<Value> {
+    if depth > 6 {
+        return ty.accepts_null().then_some(Value::Null);
+    }
+    Some(match ty {
+        Ty::Any | Ty::Str => Value::str(format!("answer {n}")),
+        Ty::Void => Value::Null,
+        Ty::Num => Value::Num(n as f64 * 0.5),
+        Ty::Bool => Value::Bool(n % 2 == 0),
+        Ty::Vec => Value::Vector(Rc::new(vec![0.5, -0.25, n as f64])),
+        Ty::Pid | Ty::Identity | Ty::Fn { .. } => return None,
+        Ty::List(item) => Value::list(vec![
+            conforming(item, program, depth + 1, n)?,
+            conforming(item, program, depth + 1, n + 1)?,
+        ]),
+        Ty::Map(item) => {
+            let mut m = Map::new();
+            m.insert("k".to_string(), conforming(item, program, depth + 1, n)?);
+            Value::map(m)
+        }
+        Ty::Optional(inner) => {
+            if n % 3 == 0 {
+                Value::Null
+            } else {
+                conforming(inner, program, depth + 1, n)?
+            }
+        }
+        Ty::Struct(sid) => {
+            let def = program.structs.get(*sid as usize)?;
+            let fields: Option<Vec<Value>> = def
+                .fields
+                .iter()
+                .map(|(_, t)| conforming(t, program, depth + 1, n))
+                .collect();
+            Value::Struct(Rc::new(StructValue {
+                sid: *sid,
+                fields: fields?.into_boxed_slice(),
+            }))
+        }
+    })
 }
 
 /// FNV-1a: a stable hash of the input (std's hashers are randomly seeded).

@@ -39,6 +39,9 @@ pub fn serve(config: &Config) -> io::Result<()> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     while let Some(text) = read_request(&mut input)? {
+        if text == SELF_TEST_OVERFLOW {
+            overflow_on_a_thread(config.stack_size);
+        }
         let result = check_with(&text, config);
         let hung = matches!(&result, Err(f) if f.kind == FailureKind::Hang);
         write_reply(&mut out, &result)?;
@@ -48,6 +51,27 @@ pub fn serve(config: &Config) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// An input the worker answers by overflowing its stack on purpose, so that
+/// tests can check that the supervisor sees and survives an overflow.
+pub const SELF_TEST_OVERFLOW: &str = "\u{0}turn-fuzz self-test: overflow the stack\u{0}";
+
+/// Recurses without bound on a thread with `stack` bytes (the process
+/// aborts with Rust's stack overflow message).
+fn overflow_on_a_thread(stack: usize) {
+    fn down(n: u64, pad: &mut [u8; 256]) -> u64 {
+        pad[(n % 256) as usize] = n as u8;
+        let mut next = [0u8; 256];
+        next.copy_from_slice(std::hint::black_box(pad));
+        down(n + 1, &mut next).wrapping_add(u64::from(next[0]))
+    }
+    if let Ok(t) = std::thread::Builder::new()
+        .stack_size(stack)
+        .spawn(|| down(0, &mut [0; 256]))
+    {
+        let _ = t.join();
+    }
 }
 
 fn read_request(r: &mut impl Read) -> io::Result<Option<String>> {

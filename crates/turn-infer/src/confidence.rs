@@ -130,3 +130,67 @@ fn clamp(c: f64) -> f64 {
         c.clamp(0.0, 1.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::TokenLogprob;
+
+    fn tok(t: &str, p: f64) -> TokenLogprob {
+        TokenLogprob {
+            token: t.into(),
+            logprob: p.ln(),
+        }
+    }
+
+    #[test]
+    fn geometric_mean_of_token_probabilities_per_span() {
+        let text = "{\"a\": 1, \"b\": 2}";
+        let answer = ProviderAnswer {
+            text: text.into(),
+            tokens: Some(vec![
+                tok("{\"a\": ", 1.0),
+                tok("1", 0.8),
+                tok(", \"b\": ", 1.0),
+                tok("2", 0.2),
+                tok("}", 1.0),
+            ]),
+            ..Default::default()
+        };
+        let fields = vec![("a".to_string(), 6..7), ("b".to_string(), 14..15)];
+        let c = of_answer(&answer, &(0..text.len()), &fields);
+        assert_eq!(c.source, Source::Logprobs);
+        let f = c.fields.expect("aligned");
+        assert!((f["a"] - 0.8).abs() < 1e-12 && (f["b"] - 0.2).abs() < 1e-12);
+        let expected = (0.8f64 * 0.2).powf(1.0 / 5.0);
+        assert!((c.value - expected).abs() < 1e-12, "{}", c.value);
+    }
+
+    #[test]
+    fn provider_score_then_default() {
+        let a = ProviderAnswer {
+            text: "1".into(),
+            confidence: Some(0.73),
+            ..Default::default()
+        };
+        assert_eq!(of_answer(&a, &(0..1), &[]).value, 0.73);
+        let b = ProviderAnswer {
+            text: "1".into(),
+            ..Default::default()
+        };
+        let c = of_answer(&b, &(0..1), &[]);
+        assert_eq!((c.value, c.source), (DEFAULT, Source::Default));
+    }
+
+    #[test]
+    fn tokens_that_do_not_spell_the_text_give_an_overall_score() {
+        let a = ProviderAnswer {
+            text: "{\"a\": 1}".into(),
+            tokens: Some(vec![tok("x", 0.5), tok("y", 0.5)]),
+            ..Default::default()
+        };
+        let c = of_answer(&a, &(0..8), &[("a".into(), 6..7)]);
+        assert!(c.fields.is_none());
+        assert!((c.value - 0.5).abs() < 1e-12);
+    }
+}

@@ -322,3 +322,88 @@ fn convert(
 fn escape_pointer(k: &str) -> String {
     k.replace('~', "~0").replace('/', "~1")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point() -> Vec<StructDef> {
+        vec![StructDef {
+            name: "P".into(),
+            fields: vec![
+                ("x".into(), Ty::Num),
+                ("tag".into(), Ty::Optional(Box::new(Ty::Str))),
+            ],
+            file: 0,
+        }]
+    }
+
+    fn issues(text: &str, ty: &Ty) -> Vec<String> {
+        match validate(text, ty, &point(), false) {
+            Ok(_) => Vec::new(),
+            Err(i) => i.iter().map(Issue::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn accepts_plain_fenced_and_embedded_json() {
+        for text in [
+            "{\"x\": 1}",
+            "```json\n{\"x\": 1}\n```",
+            "Here you go: {\"x\": 1} — done",
+            "  {\"x\": 1, \"tag\": null}  ",
+        ] {
+            let v = validate(text, &Ty::Struct(0), &point(), false).expect(text);
+            assert!(
+                matches!(&v.value, Value::Struct(s) if s.fields[0] == Value::Num(1.0)),
+                "{text}"
+            );
+            assert_eq!(&text[v.span.clone()].chars().next(), &Some('{'), "{text}");
+        }
+    }
+
+    #[test]
+    fn reports_every_problem_with_a_path() {
+        assert_eq!(
+            issues("{\"x\": \"1\", \"y\": 2}", &Ty::Struct(0)),
+            vec![
+                "unexpected field \"y\" (P has only: x, tag)".to_string(),
+                "/x: expected a number, found a string".to_string()
+            ]
+        );
+        assert_eq!(
+            issues("{}", &Ty::Struct(0)),
+            vec!["/x: missing field".to_string()]
+        );
+        assert_eq!(
+            issues("[1]", &Ty::Struct(0)),
+            vec!["expected an object (P), found an array".to_string()]
+        );
+        assert_eq!(
+            issues("[1, \"a\"]", &Ty::List(Box::new(Ty::Num))),
+            vec!["/1: expected a number, found a string".to_string()]
+        );
+        assert!(issues("", &Ty::Num)[0].contains("empty"));
+        assert!(issues("{x: 1}", &Ty::Struct(0))[0].contains("not valid JSON"));
+    }
+
+    #[test]
+    fn wrapped_primitives_unwrap_and_span_the_inner_value() {
+        let text = "{\"value\": [\"a\", \"b\"]}";
+        let v = validate(text, &Ty::List(Box::new(Ty::Str)), &[], true).expect("valid");
+        assert_eq!(&text[v.span.clone()], "[\"a\", \"b\"]");
+        assert!(validate("[\"a\"]", &Ty::List(Box::new(Ty::Str)), &[], true).is_err());
+    }
+
+    #[test]
+    fn field_spans_point_at_member_values() {
+        let text = "{\"x\": 12, \"tag\": \"hi\"}";
+        let v = validate(text, &Ty::Struct(0), &point(), false).expect("valid");
+        let spans: Vec<(&str, &str)> = v
+            .fields
+            .iter()
+            .map(|(k, r)| (k.as_str(), &text[r.clone()]))
+            .collect();
+        assert_eq!(spans, vec![("x", "12"), ("tag", "\"hi\"")]);
+    }
+}

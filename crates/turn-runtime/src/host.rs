@@ -1,6 +1,6 @@
 //! The outside world as one process sees it.
 
-use turn_bytecode::Program;
+use turn_bytecode::{Program, Ty};
 use turn_vm::{RtError, Uncaught, Value};
 
 /// Answers a process's effects. The CLI's host prints to stdout and reads
@@ -13,6 +13,15 @@ pub trait Host {
         Err(RtError::new(
             "tool",
             format!("there is no tool named `{name}`"),
+        ))
+    }
+    /// `infer T { prompt }`: a value conforming to `ty` (with its confidence)
+    /// or a catchable error.
+    fn infer(&mut self, program: &Program, ty: &Ty, prompt: &str) -> Result<Value, RtError> {
+        let _ = (program, ty, prompt);
+        Err(RtError::new(
+            "provider",
+            "no inference provider is configured for this run",
         ))
     }
     /// Seconds since the Unix epoch.

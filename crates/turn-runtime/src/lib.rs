@@ -9,8 +9,10 @@
 //!   here (see ARCHITECTURE.md).
 
 mod host;
+pub mod inference;
 
 pub use host::{Host, RunResult};
+pub use inference::{InferStats, Inference};
 
 use std::sync::OnceLock;
 use turn_compiler::CompileOptions;
@@ -84,6 +86,7 @@ fn answer(vm: &Vm, host: &mut dyn Host, e: Effect) -> Result<Option<turn_vm::Val
         }
         Effect::Random => turn_vm::Value::Num(host.random()),
         Effect::Suspend => return Ok(None),
+        Effect::Infer { ty, prompt } => host.infer(vm.program(), &ty, &prompt)?,
         Effect::Intrinsic { op, .. } => {
             return Err(RtError::new(
                 "unsupported",

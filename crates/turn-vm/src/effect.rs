@@ -6,6 +6,7 @@
 //! This is the only way non-determinism enters a Turn program.
 
 use crate::value::Value;
+use turn_bytecode::Ty;
 
 #[derive(Debug, Clone)]
 pub enum Effect {
@@ -21,6 +22,9 @@ pub enum Effect {
     Random,
     /// `suspend;`: a durable checkpoint.
     Suspend,
+    /// `infer T { prompt }`: a value of type `ty` from the configured model
+    /// (the struct table is the program's).
+    Infer { ty: Ty, prompt: String },
     /// An operation a later layer implements (processes, inference,
     /// capabilities); the runtime answers it or raises a clear error.
     Intrinsic { op: &'static str, args: Vec<Value> },
@@ -36,6 +40,7 @@ impl Effect {
             Effect::Sleep { .. } => "time.sleep",
             Effect::Random => "math.random",
             Effect::Suspend => "suspend",
+            Effect::Infer { .. } => "infer",
             Effect::Intrinsic { op, .. } => op,
         }
     }

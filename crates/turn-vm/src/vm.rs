@@ -1116,8 +1116,27 @@ impl Vm {
                 self.pending = Pending::Push;
                 return Ok(Step::Exit(Outcome::Effect(Effect::Suspend)));
             }
-            Op::Infer(_)
-            | Op::Spawn { .. }
+            Op::Infer(c) => {
+                let Some(Constant::Ty(ty)) = program.constants.get(c as usize) else {
+                    return Err(RtError::internal("bad infer target"));
+                };
+                let prompt = pop!();
+                let prompt = match prompt.plain() {
+                    Value::Str(s) => s.to_string(),
+                    other => {
+                        return Err(RtError::type_error(format!(
+                            "the prompt of `infer` must be a Str, found {}",
+                            article(&describe_type(other, program))
+                        )))
+                    }
+                };
+                self.pending = Pending::Push;
+                return Ok(Step::Exit(Outcome::Effect(Effect::Infer {
+                    ty: ty.clone(),
+                    prompt,
+                })));
+            }
+            Op::Spawn { .. }
             | Op::SpawnEach
             | Op::Gather
             | Op::Send
@@ -1720,6 +1739,19 @@ fn undefined(what: &str) -> RtError {
 
 /// What `for` walks: list elements, map keys, string characters, vector numbers.
 fn iterable(v: Value, p: &Program) -> Result<Value, RtError> {
+    // The items of an uncertain collection carry its confidence.
+    let c = v.confidence();
+    if c < 1.0 {
+        let items = iterable(v.plain().clone(), p)?;
+        return Ok(match items.plain() {
+            Value::List(l) => Value::list(
+                l.iter()
+                    .map(|x| x.clone().with_confidence(x.confidence() * c))
+                    .collect(),
+            ),
+            _ => items,
+        });
+    }
     Ok(match v.plain() {
         Value::List(_) => v.plain().clone(),
         Value::Map(m) => Value::list(m.keys().map(|k| Value::str(k.as_str())).collect()),
@@ -1780,7 +1812,6 @@ fn memory_key(k: &Value) -> Result<String, RtError> {
 /// The effect name and argument count of a process/inference/capability op.
 fn intrinsic_shape(op: Op, p: &Program) -> (&'static str, usize) {
     match op {
-        Op::Infer(_) => ("infer", 1),
         Op::Spawn { link: false } => ("spawn", 1),
         Op::Spawn { link: true } => ("spawn_link", 1),
         Op::SpawnEach => ("spawn_each", 2),

@@ -57,7 +57,11 @@ impl OpenAi {
     pub fn new(config: ApiConfig) -> Result<Self, ProviderError> {
         let client = http::client(config.timeout)?;
         let base = config.base_url.trim().trim_end_matches('/');
-        let base_url = if base.is_empty() { DEFAULT_BASE_URL.to_string() } else { base.to_string() };
+        let base_url = if base.is_empty() {
+            DEFAULT_BASE_URL.to_string()
+        } else {
+            base.to_string()
+        };
         Ok(OpenAi {
             client,
             base_url,
@@ -125,10 +129,19 @@ impl Provider for OpenAi {
     fn name(&self) -> &str {
         "openai"
     }
-    fn complete<'a>(&'a self, request: &'a InferRequest) -> BoxFuture<'a, Result<ProviderAnswer, ProviderError>> {
+    fn complete<'a>(
+        &'a self,
+        request: &'a InferRequest,
+    ) -> BoxFuture<'a, Result<ProviderAnswer, ProviderError>> {
         Box::pin(async move {
-            let reply =
-                http::post_json(&self.client, &self.url(), &self.headers(), &self.body(request), self.timeout).await?;
+            let reply = http::post_json(
+                &self.client,
+                &self.url(),
+                &self.headers(),
+                &self.body(request),
+                self.timeout,
+            )
+            .await?;
             parse_reply(&reply)
         })
     }
@@ -147,7 +160,13 @@ fn role_name(role: Role) -> &'static str {
 pub fn schema_name(type_name: &str) -> String {
     let name: String = type_name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(64)
         .collect();
     if name.is_empty() {
@@ -166,8 +185,17 @@ pub fn strict_compatible(schema: &Json) -> bool {
 }
 
 /// Keywords strict mode rejects (composition and object patterns).
-const UNSUPPORTED: &[&str] =
-    &["not", "allOf", "oneOf", "if", "then", "else", "dependentRequired", "dependentSchemas", "patternProperties"];
+const UNSUPPORTED: &[&str] = &[
+    "not",
+    "allOf",
+    "oneOf",
+    "if",
+    "then",
+    "else",
+    "dependentRequired",
+    "dependentSchemas",
+    "patternProperties",
+];
 
 fn strict_node(s: &Json, depth: u32) -> bool {
     let Some(o) = s.as_object() else { return false };
@@ -175,7 +203,9 @@ fn strict_node(s: &Json, depth: u32) -> bool {
         return false;
     }
     if let Some(defs) = o.get("$defs") {
-        let Some(defs) = defs.as_object() else { return false };
+        let Some(defs) = defs.as_object() else {
+            return false;
+        };
         if !defs.values().all(|d| strict_node(d, depth + 1)) {
             return false;
         }
@@ -184,7 +214,9 @@ fn strict_node(s: &Json, depth: u32) -> bool {
         return o.get("$ref").is_some_and(Json::is_string);
     }
     if let Some(variants) = o.get("anyOf") {
-        return variants.as_array().is_some_and(|vs| !vs.is_empty() && vs.iter().all(|v| strict_node(v, depth + 1)));
+        return variants
+            .as_array()
+            .is_some_and(|vs| !vs.is_empty() && vs.iter().all(|v| strict_node(v, depth + 1)));
     }
     let types: Vec<&str> = match o.get("type") {
         Some(Json::String(t)) => vec![t.as_str()],
@@ -201,8 +233,11 @@ fn strict_node(s: &Json, depth: u32) -> bool {
             None => &empty,
             Some(_) => return false,
         };
-        let required: Vec<&str> =
-            o.get("required").and_then(Json::as_array).map(|r| r.iter().filter_map(Json::as_str).collect()).unwrap_or_default();
+        let required: Vec<&str> = o
+            .get("required")
+            .and_then(Json::as_array)
+            .map(|r| r.iter().filter_map(Json::as_str).collect())
+            .unwrap_or_default();
         if !props.keys().all(|k| required.contains(&k.as_str())) {
             return false;
         }
@@ -223,11 +258,15 @@ fn parse_reply(reply: &Json) -> Result<ProviderAnswer, ProviderError> {
         .get("choices")
         .and_then(Json::as_array)
         .and_then(|c| c.first())
-        .ok_or_else(|| ProviderError::Malformed(format!("the reply has no choices: {}", shape())))?;
+        .ok_or_else(|| {
+            ProviderError::Malformed(format!("the reply has no choices: {}", shape()))
+        })?;
     let message = choice
         .get("message")
         .filter(|m| m.is_object())
-        .ok_or_else(|| ProviderError::Malformed(format!("the first choice has no message: {}", shape())))?;
+        .ok_or_else(|| {
+            ProviderError::Malformed(format!("the first choice has no message: {}", shape()))
+        })?;
     match message.get("refusal") {
         None | Some(Json::Null) => {}
         Some(Json::String(why)) => return Err(ProviderError::Refusal(why.clone())),
@@ -236,18 +275,42 @@ fn parse_reply(reply: &Json) -> Result<ProviderAnswer, ProviderError> {
     let text = match message.get("content") {
         Some(Json::String(s)) => s.clone(),
         _ => {
-            let finish = choice.get("finish_reason").and_then(Json::as_str).unwrap_or("unknown");
+            let finish = choice
+                .get("finish_reason")
+                .and_then(Json::as_str)
+                .unwrap_or("unknown");
             return Err(ProviderError::Malformed(format!(
                 "the message has no text content (finish_reason: {finish}): {}",
                 shape()
             )));
         }
     };
-    let tokens = choice.pointer("/logprobs/content").and_then(Json::as_array).and_then(|entries| answer_tokens(entries));
-    let count = |key: &str| reply.get("usage").and_then(|u| u.get(key)).and_then(Json::as_u64).unwrap_or(0);
-    let usage = Usage { input_tokens: count("prompt_tokens"), output_tokens: count("completion_tokens") };
-    let model = reply.get("model").and_then(Json::as_str).map(str::to_string);
-    Ok(ProviderAnswer { text, tokens, confidence: None, usage, model })
+    let tokens = choice
+        .pointer("/logprobs/content")
+        .and_then(Json::as_array)
+        .and_then(|entries| answer_tokens(entries));
+    let count = |key: &str| {
+        reply
+            .get("usage")
+            .and_then(|u| u.get(key))
+            .and_then(Json::as_u64)
+            .unwrap_or(0)
+    };
+    let usage = Usage {
+        input_tokens: count("prompt_tokens"),
+        output_tokens: count("completion_tokens"),
+    };
+    let model = reply
+        .get("model")
+        .and_then(Json::as_str)
+        .map(str::to_string);
+    Ok(ProviderAnswer {
+        text,
+        tokens,
+        confidence: None,
+        usage,
+        model,
+    })
 }
 
 /// The answer's tokens from `logprobs.content`.
@@ -270,11 +333,19 @@ fn answer_tokens(entries: &[Json]) -> Option<Vec<TokenLogprob>> {
     }
     entries
         .iter()
-        .map(|e| e.get("token").and_then(Json::as_str).map(|t| TokenLogprob { token: t.to_string(), logprob: logprob(e) }))
+        .map(|e| {
+            e.get("token").and_then(Json::as_str).map(|t| TokenLogprob {
+                token: t.to_string(),
+                logprob: logprob(e),
+            })
+        })
         .collect()
 }
 
-fn tokens_from_bytes(entries: &[Json], logprob: impl Fn(&Json) -> f64) -> Option<Vec<TokenLogprob>> {
+fn tokens_from_bytes(
+    entries: &[Json],
+    logprob: impl Fn(&Json) -> f64,
+) -> Option<Vec<TokenLogprob>> {
     let mut out = Vec::with_capacity(entries.len());
     let mut pending: Vec<u8> = Vec::new();
     let mut pending_lp = 0.0;
@@ -286,7 +357,10 @@ fn tokens_from_bytes(entries: &[Json], logprob: impl Fn(&Json) -> f64) -> Option
         pending_lp += logprob(e);
         match std::str::from_utf8(&pending) {
             Ok(s) => {
-                out.push(TokenLogprob { token: s.to_string(), logprob: pending_lp });
+                out.push(TokenLogprob {
+                    token: s.to_string(),
+                    logprob: pending_lp,
+                });
                 pending.clear();
                 pending_lp = 0.0;
             }
