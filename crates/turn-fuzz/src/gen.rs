@@ -88,6 +88,8 @@ pub const STRINGS: &[&str] = &[
     r#""[1, {\"a\": [true, null]}, \"s\"]""#,
     r#""{\"k\": 1e400}""#,
     r#""(a|b)*c+""#,
+    r#""(?:a{40}){40}""#,
+    r#""(x+x+)+y""#,
     r#""(?P<n>\\d+)""#,
     r#""{} and {}""#,
     r#""{0}{1}{9}""#,
@@ -554,6 +556,8 @@ const SPECIAL_FORMS: &[&str] = &[
     "j.stringify($A, $B)",
     "s.repeat(str($A), $B)",
     "range($A, $B)",
+    "re.find_all($A, s.repeat(\"a\", 50000))",
+    "re.replace($A, s.repeat(\"ab\", 20000), \"$0$0\")",
     "[$A, $B][$B]",
 ];
 
@@ -770,10 +774,30 @@ pub fn stmt() -> BoxedStrategy<String> {
                         .prop_map(|(n, t)| format!("type T{n} = {t};"))
                         .boxed(),
                 ),
+                (
+                    2,
+                    (select(RECURSION), body.clone(), e.clone())
+                        .prop_map(|(shape, b, r)| shape.replace("$BODY", &b).replace("$A", &r))
+                        .boxed(),
+                ),
             ])
         })
         .boxed()
 }
+
+/// Self-calling functions of several shapes (bounded, runaway, through
+/// handlers, through std callbacks, mutual), called once. `$BODY` is a
+/// statement list, `$A` an expression.
+const RECURSION: &[&str] = &[
+    "let r1 = turn(n) { if (n > 20) { return $A; } $BODY\nreturn r1(n + 1); };\necho(r1(0));",
+    "let r2 = turn(n) { $BODY\nreturn r2(n + 1) + 1; };\ntry { echo(r2(0)); } catch (e) { echo(e.kind); }",
+    "let r3 = turn(n) { try { return r3(n + 1); } catch (e) { $BODY\nreturn r3(n + 2); } };\ntry { r3(0); } catch (e) { echo(e); }",
+    "let r4 = turn(n) { if (n == 0) { throw $A; } try { return r4(n - 1); } catch (e) { $BODY\nthrow e; } };\ntry { r4(500); } catch (e) { echo(e); }",
+    "let r5 = turn(xs) { $BODY\nreturn l.map(xs, turn(x) { return r5([x, $A]); }); };\ntry { r5([1]); } catch (e) { echo(e.message); }",
+    "let r6 = turn(n) { return r7(n); };\nlet r7 = turn(n) { $BODY\nreturn r6(n + 1); };\ntry { r6(0); } catch (e) { echo(e.kind); }",
+    "let r8 = turn(n) { if (n < 2) { return n; } $BODY\nreturn r8(n - 1) + r8(n - 2); };\necho(r8(25));",
+    "let r9 = turn(v, n) { if (n == 0) { return v; } return r9([v, v], n - 1); };\ntry { echo(len(str(r9($A, 30)))); } catch (e) { echo(e.kind); }",
+];
 
 /// A whole program: usually the prelude, then statements, then a result.
 pub fn program() -> BoxedStrategy<String> {
@@ -783,7 +807,15 @@ pub fn program() -> BoxedStrategy<String> {
             if flags % 8 != 0 {
                 out.push_str(PRELUDE);
             }
-            out.push_str(&stmts.join("\n"));
+            if flags % 3 == 0 {
+                // Every statement in a handler, so a runtime error does not
+                // end the program before the rest runs.
+                for st in &stmts {
+                    out.push_str(&format!("try {{\n{st}\n}} catch (e) {{ echo(e.kind); }}\n"));
+                }
+            } else {
+                out.push_str(&stmts.join("\n"));
+            }
             if flags % 2 == 0 {
                 out.push_str(&format!("\nreturn {result};\n"));
             }

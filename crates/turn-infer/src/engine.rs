@@ -138,8 +138,25 @@ pub async fn infer(
     options: &Options,
     trace: &mut (dyn FnMut(TraceEvent<'_>) + Send),
 ) -> Result<InferOutput, InferError> {
+    infer_with_schema(provider, target, None, context, prompt, options, trace).await
+}
+
+/// [`infer`] with the type's JSON Schema given by the caller (it depends only
+/// on the program, so hosts compute it once per type).
+pub async fn infer_with_schema(
+    provider: &dyn Provider,
+    target: &Target<'_>,
+    schema: Option<&serde_json::Value>,
+    context: Vec<Message>,
+    prompt: &str,
+    options: &Options,
+    trace: &mut (dyn FnMut(TraceEvent<'_>) + Send),
+) -> Result<InferOutput, InferError> {
     let wrapped = target.is_primitive() && provider.needs_object_root();
-    let inner_schema = turn_sema::schema_for(target.ty, target.structs);
+    let inner_schema = match schema {
+        Some(s) => s.clone(),
+        None => turn_sema::schema_for(target.ty, target.structs),
+    };
     let schema = if wrapped {
         serde_json::json!({
             "type": "object",
@@ -198,7 +215,12 @@ pub async fn infer(
         });
         match validate::validate(&answer.text, target.ty, target.structs, wrapped) {
             Ok(v) => {
-                let confidence = confidence::of_answer(&answer, &v.span, &v.fields);
+                let fields = if answer.tokens.is_some() {
+                    validate::field_spans(&answer.text, &v.span)
+                } else {
+                    Vec::new()
+                };
+                let confidence = confidence::of_answer(&answer, &v.span, &fields);
                 trace(TraceEvent::Accepted {
                     attempt,
                     confidence: &confidence,

