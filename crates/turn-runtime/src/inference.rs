@@ -97,11 +97,16 @@ impl Inference {
             options,
             trace: false,
             stats: InferStats::default(),
+            schemas: Vec::new(),
         })
     }
 
     /// Answer one `infer`.
     pub fn infer(&mut self, program: &Program, ty: &Ty, prompt: &str) -> Result<Value, RtError> {
+        if !self.schemas.iter().any(|(t, _)| t == ty) {
+            self.schemas.push((ty.clone(), turn_sema::schema_for(ty, &program.structs)));
+        }
+        let schema = self.schemas.iter().find(|(t, _)| t == ty).map(|(_, s)| s);
         let target = Target {
             ty,
             structs: &program.structs,
@@ -114,9 +119,10 @@ impl Inference {
             }
         };
         let provider = self.provider.as_ref();
-        let result = self.runtime.block_on(engine::infer(
+        let result = self.runtime.block_on(engine::infer_with_schema(
             provider,
             &target,
+            schema,
             Vec::new(),
             prompt,
             &self.options,
