@@ -123,20 +123,39 @@ pub fn render_uncaught(u: &Uncaught, program: &Program) -> String {
     }
     if !u.trace.is_empty() {
         s.push_str("stack trace (most recent call first):\n");
-        // Runaway recursion makes traces of thousands of frames: keep both ends.
+        // Runaway recursion makes traces of thousands of frames: keep both
+        // ends. The VM may already have left frames out (one marker).
         const KEEP: usize = 10;
-        let n = u.trace.len();
-        for (i, f) in u.trace.iter().enumerate() {
-            if n > 2 * KEEP + 1 && i == KEEP {
-                s.push_str(&format!("  ... {} frames omitted ...\n", n - 2 * KEEP));
-            }
-            if n > 2 * KEEP + 1 && (KEEP..n - KEEP).contains(&i) {
-                continue;
-            }
+        let real: Vec<&turn_vm::value::TraceFrame> = u
+            .trace
+            .iter()
+            .filter(|f| f.omitted_count().is_none())
+            .collect();
+        let already: usize = u.trace.iter().filter_map(|f| f.omitted_count()).sum();
+        let n = real.len();
+        let show = |s: &mut String, f: &turn_vm::value::TraceFrame| {
             s.push_str(&format!(
                 "  at {} ({}:{}:{})\n",
                 f.function, f.file, f.line, f.col
             ));
+        };
+        if n > 2 * KEEP || already > 0 {
+            let head = KEEP.min(n);
+            let tail = KEEP.min(n - head);
+            for f in &real[..head] {
+                show(&mut s, f);
+            }
+            s.push_str(&format!(
+                "  ... {} frames omitted ...\n",
+                n - head - tail + already
+            ));
+            for f in &real[n - tail..] {
+                show(&mut s, f);
+            }
+        } else {
+            for f in &real {
+                show(&mut s, f);
+            }
         }
     }
     s

@@ -61,7 +61,12 @@ throw "failing with " + template;
     )
     .expect("write program");
     let out = Command::new(env!("CARGO_BIN_EXE_turn"))
-        .args(["run", program.to_str().unwrap_or_default(), "--trace", "--stats"])
+        .args([
+            "run",
+            program.to_str().unwrap_or_default(),
+            "--trace",
+            "--stats",
+        ])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("TURN_PROVIDER", "openai")
@@ -75,16 +80,37 @@ throw "failing with " + template;
 
     // The program ran as expected: one answer, one exhausted retry loop, an
     // uncaught throw at the end (exit 2).
-    assert_eq!(out.status.code(), Some(2), "stdout:\n{stdout}\nstderr:\n{stderr}");
-    assert!(stdout.contains("P { x: 1, note: \"$env:OPENAI_API_KEY\" }"), "{stdout}");
-    assert!(stderr.contains("[infer] → openai"), "the trace is on: {stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(
+        stdout.contains("P { x: 1, note: \"$env:OPENAI_API_KEY\" }"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("[infer] → openai"),
+        "the trace is on: {stderr}"
+    );
     assert_eq!(requests.len(), 5);
 
     // The secret is nowhere but in the Authorization header.
     for (i, r) in requests.iter().enumerate() {
-        assert_eq!(r.header("authorization"), Some(format!("Bearer {SECRET}").as_str()), "request {i}");
-        assert!(!r.body.contains(SECRET), "request {i} body leaks the key: {}", r.body);
-        assert!(r.body.contains("$env:OPENAI_API_KEY"), "templates stay literal in request {i}");
+        assert_eq!(
+            r.header("authorization"),
+            Some(format!("Bearer {SECRET}").as_str()),
+            "request {i}"
+        );
+        assert!(
+            !r.body.contains(SECRET),
+            "request {i} body leaks the key: {}",
+            r.body
+        );
+        assert!(
+            r.body.contains("$env:OPENAI_API_KEY"),
+            "templates stay literal in request {i}"
+        );
         for (k, v) in &r.headers {
             if !k.eq_ignore_ascii_case("authorization") {
                 assert!(!v.contains(SECRET), "header {k} leaks the key");
@@ -93,6 +119,9 @@ throw "failing with " + template;
         assert!(!r.path.contains(SECRET), "the URL leaks the key");
     }
     assert!(!stdout.contains(SECRET), "stdout leaks the key:\n{stdout}");
-    assert!(!stderr.contains(SECRET), "stderr (trace, errors, stats) leaks the key:\n{stderr}");
+    assert!(
+        !stderr.contains(SECRET),
+        "stderr (trace, errors, stats) leaks the key:\n{stderr}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

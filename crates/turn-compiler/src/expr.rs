@@ -10,7 +10,8 @@ impl FnBuilder<'_, '_> {
     pub fn expr(&mut self, e: &Expr) {
         let saved = self.span;
         self.span = e.span;
-        self.expr_inner(e);
+        // See the analyzer: deep nesting must not overflow a small stack.
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.expr_inner(e));
         self.span = saved;
     }
 

@@ -45,6 +45,11 @@ pub struct Config {
     pub timeout: Duration,
     /// Stack of the thread each input runs on (a default thread's is 2 MiB).
     pub stack_size: usize,
+    /// Address-space cap of a supervised worker process, in MiB (0: none).
+    /// The VM bounds each value's size, not their total, so an input can
+    /// keep many large values alive; the cap makes that a reported failure
+    /// instead of a machine out of memory.
+    pub memory_mb: u64,
     /// Print each pass to stderr as it starts (the supervisor uses this to
     /// tell which pass overflowed the stack, since an overflow aborts).
     pub trace_passes: bool,
@@ -60,6 +65,7 @@ impl Default for Config {
             },
             timeout: Duration::from_secs(5),
             stack_size: 2 << 20,
+            memory_mb: 4096,
             trace_passes: false,
         }
     }
@@ -116,6 +122,9 @@ pub enum FailureKind {
     Hang,
     /// The process aborted with a stack overflow (seen by the supervisor).
     StackOverflow,
+    /// An allocation failed under the worker's memory cap (seen by the
+    /// supervisor).
+    OutOfMemory,
     /// Another abnormal end of the worker process (seen by the supervisor).
     Crash,
     /// A checked invariant does not hold: a diagnostic outside the text, an
@@ -129,6 +138,7 @@ impl FailureKind {
             FailureKind::Panic => "panic",
             FailureKind::Hang => "hang",
             FailureKind::StackOverflow => "stack-overflow",
+            FailureKind::OutOfMemory => "out-of-memory",
             FailureKind::Crash => "crash",
             FailureKind::Invariant => "invariant",
         }
@@ -138,6 +148,7 @@ impl FailureKind {
             FailureKind::Panic,
             FailureKind::Hang,
             FailureKind::StackOverflow,
+            FailureKind::OutOfMemory,
             FailureKind::Crash,
             FailureKind::Invariant,
         ]
@@ -153,8 +164,9 @@ pub struct Failure {
     pub pass: Pass,
     /// The panic message and location, or what invariant broke.
     pub message: String,
-    /// `file:line` of the panic, when known: with kind and pass, the
-    /// signature that tells two failures apart.
+    /// Where: `file:line` of a panic, or which kind of hang (see
+    /// [`supervisor::Supervisor::check`]). With kind and pass, the signature
+    /// that tells two failures apart.
     pub location: Option<String>,
     /// A backtrace, when one was captured.
     pub backtrace: Option<String>,
@@ -178,9 +190,14 @@ impl Failure {
             (Some(loc), _) => loc.clone(),
             (None, FailureKind::Invariant) => {
                 // The message without the numbers and names an input varies.
-                self.message
+                let m = self
+                    .message
+                    .strip_prefix("internal error: ")
+                    .unwrap_or(&self.message);
+                m.split([':', '`'])
+                    .next()
+                    .unwrap_or("")
                     .chars()
-                    .take_while(|c| *c != ':' && *c != '`')
                     .filter(|c| !c.is_ascii_digit())
                     .collect()
             }

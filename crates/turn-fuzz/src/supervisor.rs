@@ -17,7 +17,7 @@
 
 use crate::{check_with, Config, Failure, FailureKind, Pass, Verdict};
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -162,9 +162,26 @@ struct Worker {
 }
 
 impl Worker {
-    fn start(exe: &PathBuf, args: &[String]) -> io::Result<Worker> {
-        let mut child = Command::new(exe)
-            .args(args)
+    fn start(exe: &PathBuf, args: &[String], memory_mb: u64) -> io::Result<Worker> {
+        let sh = Path::new("/bin/sh");
+        let mut command = if memory_mb > 0 && sh.exists() {
+            // Cap the worker's address space (`ulimit -v`, in KiB) so an
+            // input that allocates without bound fails its allocation (an
+            // abort the supervisor reports) instead of exhausting the machine.
+            let mut c = Command::new(sh);
+            c.arg("-c")
+                .arg("ulimit -v \"$1\" 2>/dev/null; shift; exec \"$@\"")
+                .arg("turn-fuzz-worker")
+                .arg((memory_mb * 1024).to_string())
+                .arg(exe)
+                .args(args);
+            c
+        } else {
+            let mut c = Command::new(exe);
+            c.args(args);
+            c
+        };
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -269,6 +286,8 @@ impl Supervisor {
             self.config.limits.max_steps.to_string(),
             "--timeout-ms".to_string(),
             self.config.timeout.as_millis().to_string(),
+            "--max-value-size".to_string(),
+            self.config.limits.max_value_size.to_string(),
         ];
         if trace {
             args.push("--trace-passes".to_string());
@@ -276,11 +295,76 @@ impl Supervisor {
         args
     }
 
-    /// Checks one input in the worker.
+    /// The same supervisor with another hang limit (minimizing a hang is
+    /// faster with a shorter one).
+    pub fn with_timeout(&self, timeout: Duration) -> Supervisor {
+        Supervisor::new(
+            self.exe.clone(),
+            Config {
+                timeout,
+                ..self.config.clone()
+            },
+        )
+    }
+
+    /// Checks one input in the worker. A hang while running is told apart
+    /// by running it again with smaller limits:
+    /// - with a hundredth of the step limit it still hangs: "one step never
+    ///   ends" (a single instruction or native call runs away);
+    /// - with 1 KiB values instead it ends: "steps on big values" (each step
+    ///   copies or scans values up to the value-size limit);
+    /// - otherwise: "slow steps" (the work per step grows with something
+    ///   no limit bounds, such as the call depth).
     pub fn check(&mut self, text: &str) -> Result<Verdict, Failure> {
+        let mut f = match self.check_once(text) {
+            Err(f)
+                if f.kind == FailureKind::Hang && f.pass == Pass::Run && f.location.is_none() =>
+            {
+                f
+            }
+            other => return other,
+        };
+        let ends = |sup: &mut Supervisor, config: Config| {
+            let mut probe = Supervisor::new(sup.exe.clone(), config);
+            let result = probe.check_once(text);
+            sup.starts += probe.starts;
+            !matches!(result, Err(g) if g.kind == FailureKind::Hang)
+        };
+        let mut few_steps = self.config.clone();
+        few_steps.limits.max_steps = (few_steps.limits.max_steps / 100).max(100);
+        let mut small_values = self.config.clone();
+        small_values.limits.max_value_size = 1024;
+        let (what, why) = if !ends(self, few_steps.clone()) {
+            (
+                "one step never ends",
+                format!(
+                    "with a step limit of {} it still hangs",
+                    few_steps.limits.max_steps
+                ),
+            )
+        } else if ends(self, small_values) {
+            (
+                "steps on big values",
+                "with 1 KiB values it ends".to_string(),
+            )
+        } else {
+            (
+                "slow steps",
+                format!(
+                    "with a step limit of {} it ends, with 1 KiB values it does not",
+                    few_steps.limits.max_steps
+                ),
+            )
+        };
+        f.location = Some(what.to_string());
+        f.message = format!("{}; {why}", f.message);
+        Err(f)
+    }
+
+    fn check_once(&mut self, text: &str) -> Result<Verdict, Failure> {
         let worker = match self.worker.take() {
             Some(w) => w,
-            None => match Worker::start(&self.exe, &self.args(false)) {
+            None => match Worker::start(&self.exe, &self.args(false), self.config.memory_mb) {
                 Ok(w) => {
                     self.starts += 1;
                     w
@@ -344,7 +428,8 @@ impl Supervisor {
     /// Reruns `text` in a fresh worker that prints each pass as it starts,
     /// and returns the last pass it reached.
     fn traced_pass(&mut self, text: &str) -> Pass {
-        let Ok(mut worker) = Worker::start(&self.exe, &self.args(true)) else {
+        let Ok(mut worker) = Worker::start(&self.exe, &self.args(true), self.config.memory_mb)
+        else {
             return Pass::Unknown;
         };
         self.starts += 1;
@@ -406,6 +491,16 @@ fn classify(pass: Pass, status: &str, stderr: &str) -> Failure {
             location: None,
             backtrace: Some(tail).filter(|t| !t.is_empty()),
         }
+    } else if stderr.contains("memory allocation of") {
+        Failure {
+            kind: FailureKind::OutOfMemory,
+            pass,
+            message: format!(
+                "an allocation failed under the worker's memory cap ({status}): {tail}"
+            ),
+            location: None,
+            backtrace: None,
+        }
     } else {
         crash(pass, format!("the worker ended ({status}): {tail}"))
     }
@@ -425,6 +520,12 @@ pub fn worker_config(args: &[String]) -> Result<Config, String> {
                     .next()
                     .and_then(|v| v.parse().ok())
                     .ok_or("--max-steps needs a number")?;
+            }
+            "--max-value-size" => {
+                config.limits.max_value_size = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or("--max-value-size needs a number")?;
             }
             "--timeout-ms" => {
                 let ms: u64 = it

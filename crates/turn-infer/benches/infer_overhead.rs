@@ -74,21 +74,25 @@ fn main() {
     let provider = Instant5(answer.to_string());
     let options = Options::default();
     let schema = turn_sema::schema_for(&ty, &structs);
-    time("whole infer round trip (instant provider, cached schema)", 50_000, || {
-        let target = Target {
-            ty: &ty,
-            structs: &structs,
-        };
-        runtime
-            .block_on(infer_with_schema(
-                &provider,
-                &target,
-                Some(&schema),
-                Vec::new(),
-                "Summarise.",
-                &options,
-                &mut |_| {},
-            ))
-            .is_ok()
-    });
+    time(
+        "whole infer round trip (instant provider, cached schema)",
+        50_000,
+        || {
+            let target = Target {
+                ty: &ty,
+                structs: &structs,
+            };
+            runtime
+                .block_on(infer_with_schema(
+                    &provider,
+                    &target,
+                    Some(&schema),
+                    Vec::new(),
+                    "Summarise.",
+                    &options,
+                    &mut |_| {},
+                ))
+                .is_ok()
+        },
+    );
 }

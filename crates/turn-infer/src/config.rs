@@ -199,9 +199,9 @@ pub fn api_config(
         .base_url
         .or_else(|| base_var.and_then(env))
         .unwrap_or_else(|| base.to_string());
-    if name == "ollama" && !base_url.contains("://") {
-        // OLLAMA_HOST is often just host:port.
-        base_url = format!("http://{base_url}");
+    if name == "ollama" {
+        // OLLAMA_HOST is often just host or host:port.
+        base_url = crate::providers::ollama::base_url_from_host(&base_url);
     }
     let key_var = section.api_key_env.as_deref().or(key_var);
     let api_key = key_var.and_then(env).filter(|k| !k.is_empty());
@@ -265,7 +265,11 @@ fn build_one(
              scripted, or a .wasm driver) with its key (e.g. OPENAI_API_KEY), or use --provider; the embedded local \
              model is not available in this build yet"
             .into()),
-        // PENDING(wasm): wired when the driver adapter lands.
+        path if path.ends_with(".wasm") => {
+            let d = crate::providers::wasm::WasmDriver::load(std::path::Path::new(path), policy.timeout)
+                .map_err(|e| e.to_string())?;
+            Ok(Box::new(Retrying { inner: d, policy }))
+        }
         "openai" => {
             let p = crate::providers::openai::OpenAi::new(api_config(name, settings, env)?).map_err(|e| e.to_string())?;
             Ok(Box::new(Retrying { inner: p, policy }))
@@ -275,9 +279,144 @@ fn build_one(
                 .map_err(|e| e.to_string())?;
             Ok(Box::new(Retrying { inner: p, policy }))
         }
-        // PENDING(gemini, ollama): wired when the adapters land.
+        "gemini" => {
+            let p = crate::providers::gemini::Gemini::new(api_config(name, settings, env)?).map_err(|e| e.to_string())?;
+            Ok(Box::new(Retrying { inner: p, policy }))
+        }
+        "ollama" => {
+            let p = crate::providers::ollama::Ollama::new(api_config(name, settings, env)?).map_err(|e| e.to_string())?;
+            Ok(Box::new(Retrying { inner: p, policy }))
+        }
         other => Err(format!(
             "unknown provider `{other}` (use scripted, openai, anthropic, gemini, ollama, local or a path to a .wasm driver)"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn flags_beat_environment_beat_turn_toml() {
+        let toml = "[infer]\nprovider = \"anthropic\"\nmodel = \"from-toml\"\nretries = 5\ntimeout_s = 9\n";
+        let none = Overrides::default();
+        let s = resolve(Some(toml), &env_of(&[]), &none).expect("resolves");
+        assert_eq!(
+            (s.provider.as_str(), s.params.model.as_deref(), s.retries),
+            ("anthropic", Some("from-toml"), 5)
+        );
+        assert_eq!(s.policy.timeout, Duration::from_secs(9));
+        let s = resolve(
+            Some(toml),
+            &env_of(&[("TURN_PROVIDER", "gemini"), ("TURN_MODEL", "m-env")]),
+            &none,
+        )
+        .expect("env");
+        assert_eq!(
+            (s.provider.as_str(), s.params.model.as_deref()),
+            ("gemini", Some("m-env"))
+        );
+        let cli = Overrides {
+            provider: Some("openai".into()),
+            model: Some("m-cli".into()),
+            ..Overrides::default()
+        };
+        let s = resolve(Some(toml), &env_of(&[("TURN_PROVIDER", "gemini")]), &cli).expect("cli");
+        assert_eq!(
+            (s.provider.as_str(), s.params.model.as_deref()),
+            ("openai", Some("m-cli"))
+        );
+    }
+
+    #[test]
+    fn defaults_and_scripted_inference() {
+        let s = resolve(None, &env_of(&[]), &Overrides::default()).expect("defaults");
+        assert_eq!((s.provider.as_str(), s.retries), ("local", 3));
+        let cli = Overrides {
+            responses: Some("a.jsonl".into()),
+            ..Overrides::default()
+        };
+        assert_eq!(
+            resolve(None, &env_of(&[]), &cli)
+                .expect("scripted")
+                .provider,
+            "scripted"
+        );
+    }
+
+    #[test]
+    fn bad_turn_toml_is_reported() {
+        let err = resolve(
+            Some("[infer]\nprovidr = \"x\"\n"),
+            &env_of(&[]),
+            &Overrides::default(),
+        )
+        .expect_err("typo");
+        assert!(
+            err.starts_with("turn.toml:") && err.contains("providr"),
+            "{err}"
+        );
+        assert!(resolve(
+            Some("[infer]\ntimeout_s = -1\n"),
+            &env_of(&[]),
+            &Overrides::default()
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn api_keys_base_urls_and_models() {
+        let s = resolve(None, &env_of(&[]), &Overrides::default()).expect("defaults");
+        let err = api_config("openai", &s, &env_of(&[])).expect_err("no key for the real API");
+        assert!(err.contains("OPENAI_API_KEY"), "{err}");
+        let local = api_config(
+            "openai",
+            &s,
+            &env_of(&[("OPENAI_BASE_URL", "http://127.0.0.1:8000/v1/")]),
+        )
+        .expect("local server");
+        assert_eq!(
+            (local.base_url.as_str(), local.api_key),
+            ("http://127.0.0.1:8000/v1", None)
+        );
+        let keyed =
+            api_config("anthropic", &s, &env_of(&[("ANTHROPIC_API_KEY", "k")])).expect("keyed");
+        assert_eq!(keyed.api_key.as_deref(), Some("k"));
+        let ollama = api_config("ollama", &s, &env_of(&[("OLLAMA_HOST", "10.0.0.5:11434")]))
+            .expect("ollama");
+        assert!(
+            ollama.base_url.starts_with("http://10.0.0.5:11434"),
+            "{}",
+            ollama.base_url
+        );
+        let toml = "[providers.openai]\nbase_url = \"http://h/v1\"\napi_key_env = \"MY_KEY\"\nmodel = \"m\"\n";
+        let s = resolve(Some(toml), &env_of(&[]), &Overrides::default()).expect("sections");
+        let c = api_config("openai", &s, &env_of(&[("MY_KEY", "secret")])).expect("section");
+        assert_eq!(
+            (c.base_url.as_str(), c.api_key.as_deref(), c.model.as_str()),
+            ("http://h/v1", Some("secret"), "m")
+        );
+    }
+
+    #[test]
+    fn unknown_and_unavailable_providers_say_what_to_do() {
+        let mut s = resolve(None, &env_of(&[]), &Overrides::default()).expect("defaults");
+        let err = build(&s, &env_of(&[])).err().unwrap_or_default();
+        assert!(err.contains("TURN_PROVIDER"), "{err}");
+        s.provider = "nope".into();
+        assert!(build(&s, &env_of(&[]))
+            .err()
+            .unwrap_or_default()
+            .contains("unknown provider"));
     }
 }

@@ -104,7 +104,8 @@ impl Inference {
     /// Answer one `infer`.
     pub fn infer(&mut self, program: &Program, ty: &Ty, prompt: &str) -> Result<Value, RtError> {
         if !self.schemas.iter().any(|(t, _)| t == ty) {
-            self.schemas.push((ty.clone(), turn_sema::schema_for(ty, &program.structs)));
+            self.schemas
+                .push((ty.clone(), turn_sema::schema_for(ty, &program.structs)));
         }
         let schema = self.schemas.iter().find(|(t, _)| t == ty).map(|(_, s)| s);
         let target = Target {

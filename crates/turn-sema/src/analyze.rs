@@ -703,6 +703,12 @@ impl Analyzer<'_> {
 
     /// Analyze an expression and return its static type (`Any` if unknown).
     fn expr(&mut self, e: &Expr) -> Ty {
+        // Nesting is bounded by the parser, but a debug build's frames are
+        // large: grow the stack on the heap when it runs low.
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.expr_inner(e))
+    }
+
+    fn expr_inner(&mut self, e: &Expr) -> Ty {
         match &e.kind {
             ExprKind::Null => Ty::Void,
             ExprKind::Bool(_) => Ty::Bool,

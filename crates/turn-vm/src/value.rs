@@ -63,6 +63,23 @@ pub struct TraceFrame {
     pub col: u32,
 }
 
+impl TraceFrame {
+    /// The marker standing for `n` frames left out of a deep trace.
+    pub fn omitted(n: usize) -> TraceFrame {
+        TraceFrame {
+            function: String::new(),
+            file: String::new(),
+            line: n.min(u32::MAX as usize) as u32,
+            col: 0,
+        }
+    }
+    /// How many frames this marker stands for (`None` for a real frame).
+    pub fn omitted_count(&self) -> Option<usize> {
+        (self.file.is_empty() && self.function.is_empty() && self.col == 0)
+            .then_some(self.line as usize)
+    }
+}
+
 #[derive(Debug, Default)]
 pub enum Value {
     #[default]

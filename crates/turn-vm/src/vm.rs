@@ -12,6 +12,9 @@ use turn_bytecode::op::CheckSite;
 use turn_bytecode::op::NumResult;
 use turn_bytecode::{BinOp, Constant, Op, Program, UpvalueSource};
 
+/// Frames kept at each end of a deep stack trace.
+pub const TRACE_KEEP: usize = 16;
+
 /// Resource limits; exceeding one raises a catchable `limit` error.
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -466,17 +469,18 @@ impl Vm {
                     }
                     Op::Jump(t) => {
                         if (t as usize) < ip {
-                            self.steps += 1;
-                            budget_left -= 1;
+                            // Fuel: check before the step, so a budget of N runs N steps.
                             if budget_left == 0
                                 || (self.limits.max_steps != 0
-                                    && self.steps > self.limits.max_steps)
+                                    && self.steps >= self.limits.max_steps)
                             {
                                 match self.out_of_fuel(ip - 1, budget_left) {
                                     Ok(out) => return out,
                                     Err(e) => break e,
                                 }
                             }
+                            budget_left -= 1;
+                            self.steps += 1;
                         }
                         ip = t as usize;
                     }
@@ -553,16 +557,17 @@ impl Vm {
                         }
                     }
                     Op::Call(argc) => {
-                        self.steps += 1;
-                        budget_left -= 1;
+                        // Fuel: check before the step, so a budget of N runs N steps.
                         if budget_left == 0
-                            || (self.limits.max_steps != 0 && self.steps > self.limits.max_steps)
+                            || (self.limits.max_steps != 0 && self.steps >= self.limits.max_steps)
                         {
                             match self.out_of_fuel(ip - 1, budget_left) {
                                 Ok(out) => return out,
                                 Err(e) => break e,
                             }
                         }
+                        budget_left -= 1;
+                        self.steps += 1;
                         if let Some(f) = self.frames.last_mut() {
                             f.ip = ip;
                         }
@@ -599,16 +604,17 @@ impl Vm {
                         }
                     }
                     Op::CallUpval { argc, .. } | Op::CallLocal { argc, .. } => {
-                        self.steps += 1;
-                        budget_left -= 1;
+                        // Fuel: check before the step, so a budget of N runs N steps.
                         if budget_left == 0
-                            || (self.limits.max_steps != 0 && self.steps > self.limits.max_steps)
+                            || (self.limits.max_steps != 0 && self.steps >= self.limits.max_steps)
                         {
                             match self.out_of_fuel(ip - 1, budget_left) {
                                 Ok(out) => return out,
                                 Err(e) => break e,
                             }
                         }
+                        budget_left -= 1;
+                        self.steps += 1;
                         if let Some(f) = self.frames.last_mut() {
                             f.ip = ip;
                         }
@@ -749,7 +755,7 @@ impl Vm {
     #[cold]
     #[inline(never)]
     fn out_of_fuel(&mut self, at: usize, budget_left: u64) -> Result<Outcome, RtError> {
-        if self.limits.max_steps != 0 && self.steps > self.limits.max_steps {
+        if self.limits.max_steps != 0 && self.steps >= self.limits.max_steps {
             if let Some(f) = self.frames.last_mut() {
                 f.ip = at + 1;
             }
@@ -759,8 +765,7 @@ impl Vm {
             )));
         }
         debug_assert_eq!(budget_left, 0);
-        // Preempted: re-execute this instruction when resumed.
-        self.steps -= 1;
+        // Preempted before this instruction: it runs first when resumed.
         if let Some(f) = self.frames.last_mut() {
             f.ip = at;
         }
@@ -1190,13 +1195,13 @@ impl Vm {
 
     /// A step for calls made outside the hot loop (method and dynamic calls).
     fn tick_slow(&mut self) -> Result<(), RtError> {
-        self.steps += 1;
-        if self.limits.max_steps != 0 && self.steps > self.limits.max_steps {
+        if self.limits.max_steps != 0 && self.steps >= self.limits.max_steps {
             return Err(RtError::fatal_limit(format!(
                 "step limit of {} exceeded",
                 self.limits.max_steps
             )));
         }
+        self.steps += 1;
         Ok(())
     }
 
@@ -1572,37 +1577,49 @@ impl Vm {
     // ── errors ──
 
     /// Where the current instruction of each frame is, innermost first.
+    /// Where the current instruction of each frame is, innermost first.
+    /// Deep stacks keep their innermost and outermost [`TRACE_KEEP`] frames
+    /// with one marker frame between them (see [`TraceFrame::omitted`]), so
+    /// an error deep in a recursion costs the same as a shallow one.
     pub(crate) fn trace(&self) -> Vec<TraceFrame> {
-        self.frames
+        let n = self.frames.len();
+        let frame_at = |f: &Frame| {
+            let func = self.program.functions.get(f.closure.func as usize);
+            let (file, line, col) = match func {
+                Some(func) => {
+                    let span = func
+                        .spans
+                        .get(f.ip.saturating_sub(1))
+                        .copied()
+                        .unwrap_or(func.span);
+                    match self.program.files.get(func.file as usize) {
+                        Some(file) => {
+                            let (l, c) = file.line_col(span.start);
+                            (file.path.clone(), l, c)
+                        }
+                        None => (String::from("?"), 0, 0),
+                    }
+                }
+                None => (String::from("?"), 0, 0),
+            };
+            TraceFrame {
+                function: func.map(|f| f.name.clone()).unwrap_or_default(),
+                file,
+                line,
+                col,
+            }
+        };
+        if n <= 2 * TRACE_KEEP + 1 {
+            return self.frames.iter().rev().map(frame_at).collect();
+        }
+        let mut out: Vec<TraceFrame> = self.frames[n - TRACE_KEEP..]
             .iter()
             .rev()
-            .map(|f| {
-                let func = self.program.functions.get(f.closure.func as usize);
-                let (file, line, col) = match func {
-                    Some(func) => {
-                        let span = func
-                            .spans
-                            .get(f.ip.saturating_sub(1))
-                            .copied()
-                            .unwrap_or(func.span);
-                        match self.program.files.get(func.file as usize) {
-                            Some(file) => {
-                                let (l, c) = file.line_col(span.start);
-                                (file.path.clone(), l, c)
-                            }
-                            None => (String::from("?"), 0, 0),
-                        }
-                    }
-                    None => (String::from("?"), 0, 0),
-                };
-                TraceFrame {
-                    function: func.map(|f| f.name.clone()).unwrap_or_default(),
-                    file,
-                    line,
-                    col,
-                }
-            })
-            .collect()
+            .map(frame_at)
+            .collect();
+        out.push(TraceFrame::omitted(n - 2 * TRACE_KEEP));
+        out.extend(self.frames[..TRACE_KEEP].iter().rev().map(frame_at));
+        out
     }
 
     /// Turn a runtime error into an `Error` value at the current location and

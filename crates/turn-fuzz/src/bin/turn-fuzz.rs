@@ -1,7 +1,7 @@
 //! `turn-fuzz`: the long-running fuzzer, its worker, and a corpus checker.
 //!
 //! ```text
-//! turn-fuzz [--seconds N] [--seed N] [--corpus DIR] [--skip-known] [--max-steps N] [--min-tests N]
+//! turn-fuzz [--seconds N] [--seed N] [--corpus DIR] [--skip-known] [--max-steps N] [--min-tests N] [--only GENERATOR]
 //! turn-fuzz --check PATH...      check files (or directories of .tn files); exit 1 if any fails
 //! turn-fuzz --sample GENERATOR   print five inputs from grammar, deep, chains, token-soup or mutation
 //! turn-fuzz --worker [...]       serve inputs on stdin/stdout (started by the fuzzer itself)
@@ -26,7 +26,7 @@ use turn_fuzz::host::fnv1a;
 use turn_fuzz::minimize::minimize;
 use turn_fuzz::rng::Rng;
 use turn_fuzz::supervisor::{serve, worker_config, Supervisor};
-use turn_fuzz::{gen, mutate, Config, Failure, Verdict};
+use turn_fuzz::{gen, mutate, Config, Failure, FailureKind, Verdict};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -62,6 +62,7 @@ struct Options {
     min_tests: usize,
     check: Vec<PathBuf>,
     sample: Option<String>,
+    only: Option<String>,
 }
 
 impl Options {
@@ -75,6 +76,7 @@ impl Options {
             min_tests: 3000,
             check: Vec::new(),
             sample: None,
+            only: None,
         };
         let mut it = args.iter();
         let number = |v: Option<&String>, flag: &str| -> Result<u64, String> {
@@ -89,6 +91,7 @@ impl Options {
                 "--min-tests" => o.min_tests = number(it.next(), a)? as usize,
                 "--corpus" => o.corpus = it.next().map(PathBuf::from).ok_or("--corpus needs a directory")?,
                 "--skip-known" => o.skip_known = true,
+                "--only" => o.only = Some(it.next().cloned().ok_or("--only needs a generator name")?),
                 "--sample" => o.sample = Some(it.next().cloned().ok_or("--sample needs a generator name")?),
                 "--check" => {
                     o.check.extend(it.by_ref().map(PathBuf::from));
@@ -98,7 +101,7 @@ impl Options {
                 }
                 "-h" | "--help" => {
                     return Err("usage: turn-fuzz [--seconds N] [--seed N] [--corpus DIR] [--skip-known] [--max-steps N] \
-                                [--min-tests N] | --check PATH..."
+                                [--min-tests N] [--only GENERATOR] | --check PATH... | --sample GENERATOR"
                         .into())
                 }
                 other => return Err(format!("unknown argument `{other}` (see --help)")),
@@ -174,7 +177,11 @@ fn check_files(opts: &Options) -> ExitCode {
             ),
             Err(failure) => {
                 failed += 1;
-                println!("FAIL {}: {failure}", f.display());
+                println!(
+                    "FAIL {}: {failure} [signature: {}]",
+                    f.display(),
+                    failure.signature()
+                );
             }
         }
     }
@@ -253,6 +260,8 @@ struct Inputs {
     /// Corpus files, then inputs that compiled (bounded).
     pool: Vec<String>,
     seeds: usize,
+    /// `--only`: every input from this generator.
+    only: Option<Source>,
 }
 
 /// Most inputs kept for mutation besides the corpus.
@@ -282,10 +291,14 @@ impl Inputs {
             soup: gen::token_soup(),
             pool: corpus,
             seeds,
+            only: None,
         }
     }
 
     fn next(&mut self) -> (Source, String) {
+        if let Some(only) = self.only {
+            return (only, self.generate(only));
+        }
         let source = match self.rng.below(100) {
             0..=29 => Source::Grammar,
             30..=37 => Source::Deep,
@@ -337,6 +350,8 @@ struct Stats {
     bytes: u64,
     verdicts: HashMap<Verdict, u64>,
     by_source: BTreeMap<Source, u64>,
+    /// Outcomes per generator.
+    source_verdicts: BTreeMap<(Source, &'static str), u64>,
     /// Failures per signature: (count, whether it was known before this run).
     failures: BTreeMap<String, (u64, bool)>,
 }
@@ -420,6 +435,15 @@ fn fuzz(opts: &Options) -> ExitCode {
     );
 
     let mut inputs = Inputs::new(opts.seed, corpus);
+    if let Some(name) = &opts.only {
+        match Source::ALL.into_iter().find(|s| s.name() == name) {
+            Some(s) => inputs.only = Some(s),
+            None => {
+                eprintln!("turn-fuzz: no generator `{name}`");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let mut sup = Supervisor::new(exe(), opts.config());
     let mut stats = Stats::default();
     let start = Instant::now();
@@ -435,6 +459,7 @@ fn fuzz(opts: &Options) -> ExitCode {
         match sup.check(&text) {
             Ok(v) => {
                 *stats.verdicts.entry(v).or_default() += 1;
+                *stats.source_verdicts.entry((source, v.name())).or_default() += 1;
                 if matches!(
                     v,
                     Verdict::Done | Verdict::RuntimeError | Verdict::Limit | Verdict::Suspended
@@ -484,12 +509,19 @@ fn fuzz(opts: &Options) -> ExitCode {
         stats.bytes as f64 / 1e6,
         sup.starts
     );
-    let sources: Vec<String> = stats
-        .by_source
-        .iter()
-        .map(|(s, n)| format!("{} {n}", s.name()))
-        .collect();
-    println!("inputs by generator: {}", sources.join(", "));
+    println!("inputs by generator:");
+    for (source, n) in &stats.by_source {
+        let outcomes: Vec<String> = Verdict::ALL
+            .iter()
+            .filter_map(|v| {
+                stats
+                    .source_verdicts
+                    .get(&(*source, v.name()))
+                    .map(|c| format!("{} {c}", v.name()))
+            })
+            .collect();
+        println!("  {:<10} {n:>8}  ({})", source.name(), outcomes.join(", "));
+    }
     let verdicts: Vec<String> = Verdict::ALL
         .iter()
         .map(|v| format!("{} {}", v.name(), stats.verdicts.get(v).unwrap_or(&0)))
@@ -521,12 +553,20 @@ fn record(
     let started = Instant::now();
     let budget = Duration::from_secs(180);
     let mut tests = 0usize;
+    // A hang is minimized with a shorter hang limit (each candidate that
+    // still hangs costs the whole limit).
+    let mut fast = sup.with_timeout(Duration::from_secs(2));
+    let checker = if failure.kind == FailureKind::Hang {
+        &mut fast
+    } else {
+        &mut *sup
+    };
     let minimized = minimize(
         text,
         |candidate| {
             tests += 1;
             started.elapsed() < budget
-                && sup
+                && checker
                     .check(candidate)
                     .err()
                     .is_some_and(|f| f.signature() == sig)

@@ -21,7 +21,9 @@ impl<'de> DeserializeSeed<'de> for Expect<'_> {
     type Value = Value;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
         match self.ty {
-            Ty::Num | Ty::Str | Ty::Bool | Ty::Void | Ty::Any | Ty::Optional(_) => d.deserialize_any(self),
+            Ty::Num | Ty::Str | Ty::Bool | Ty::Void | Ty::Any | Ty::Optional(_) => {
+                d.deserialize_any(self)
+            }
             Ty::List(_) | Ty::Vec => d.deserialize_seq(self),
             Ty::Map(_) | Ty::Struct(_) => d.deserialize_map(self),
             Ty::Pid | Ty::Identity | Ty::Fn { .. } => Err(de::Error::custom("not a model type")),
@@ -38,7 +40,10 @@ impl<'a> Expect<'a> {
         }
     }
     fn with(&self, ty: &'a Ty) -> Expect<'a> {
-        Expect { ty, structs: self.structs }
+        Expect {
+            ty,
+            structs: self.structs,
+        }
     }
 }
 
@@ -137,11 +142,16 @@ impl<'de, 'a> Visitor<'de> for Expect<'a> {
                 for (f, (_, ty)) in fields.into_iter().zip(&def.fields) {
                     match f {
                         Some(v) => out.push(v),
-                        None if ty.accepts_null() && !matches!(ty, Ty::Any) => out.push(Value::Null),
+                        None if ty.accepts_null() && !matches!(ty, Ty::Any) => {
+                            out.push(Value::Null)
+                        }
                         None => return Err(mismatch()),
                     }
                 }
-                Ok(Value::Struct(Rc::new(StructValue { sid: *sid, fields: out.into_boxed_slice() })))
+                Ok(Value::Struct(Rc::new(StructValue {
+                    sid: *sid,
+                    fields: out.into_boxed_slice(),
+                })))
             }
             Ty::Map(t) => collect_map(map, self.with(t)),
             Ty::Any => collect_map(map, self.with(&Ty::Any)),

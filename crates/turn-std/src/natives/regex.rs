@@ -9,7 +9,10 @@ use std::cell::RefCell;
 use turn_vm::{NativeCx, NativeResult, RtError, RtResult, Value};
 
 /// Largest compiled program a pattern may produce.
-const SIZE_LIMIT: usize = 10 * (1 << 20);
+const SIZE_LIMIT: usize = 256 * 1024;
+/// The lazy DFA's cache: generous, since a search that outgrows it falls
+/// back to the much slower NFA.
+const DFA_CACHE: usize = 8 * (1 << 20);
 /// How many compiled patterns the cache keeps.
 const CACHE_SIZE: usize = 32;
 
@@ -45,7 +48,7 @@ fn compile(pattern: &str) -> RtResult<Regex> {
     }
     let re = RegexBuilder::new(pattern)
         .size_limit(SIZE_LIMIT)
-        .dfa_size_limit(SIZE_LIMIT)
+        .dfa_size_limit(DFA_CACHE)
         .build()
         .map_err(|e| RtError::new("regex", pattern_error(pattern, &e)))?;
     CACHE.with(|c| {
