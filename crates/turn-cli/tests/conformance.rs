@@ -71,7 +71,9 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// Run one program the way `turn run` does and describe what happened.
-pub fn observe(root: &Path, path: &Path) -> String {
+/// With `checkpointing`, the process is checkpointed, encoded and restored
+/// at every effect; the description must not change.
+pub fn observe(root: &Path, path: &Path, checkpointing: bool) -> String {
     let loader = FsLoader {
         display_root: Some(root.to_path_buf()),
     };
@@ -99,7 +101,12 @@ pub fn observe(root: &Path, path: &Path) -> String {
         max_steps: 50_000_000,
         ..Limits::default()
     };
-    let result = turn_cli::run_program(program, limits, &mut host);
+    let result = if checkpointing {
+        turn_vm::Vm::new(std::rc::Rc::new(program), turn_runtime::builtins(), limits)
+            .and_then(|vm| turn_runtime::run_checkpointing(vm, &mut host))
+    } else {
+        turn_cli::run_program(program, limits, &mut host)
+    };
     out.push_str("-- stdout\n");
     for line in &host.output {
         out.push_str(line);
@@ -188,7 +195,13 @@ fn scripted(path: &Path) -> Result<turn_runtime::Inference, String> {
 
 fn check(root: &Path, path: &Path) -> Result<(), Failed> {
     check_disasm(root, path)?;
-    let actual = observe(root, path);
+    let actual = observe(root, path, false);
+    let restored = observe(root, path, true);
+    if restored != actual {
+        return Err(Failed::from(format!(
+            "checkpoint/restore at every effect changed the run\n--- straight\n{actual}--- restored at each effect\n{restored}"
+        )));
+    }
     let expected_path = path.with_extension("expected");
     if std::env::var_os("TURN_BLESS").is_some() {
         std::fs::write(&expected_path, format!("{HEADER}{actual}"))

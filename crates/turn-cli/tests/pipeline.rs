@@ -106,3 +106,114 @@ fn a_vm_refuses_a_program_compiled_for_other_builtins() {
     p.globals.push("no_such_builtin".into());
     assert!(Vm::new(Rc::new(p), turn_runtime::builtins(), Limits::default()).is_err());
 }
+
+/// Run to the first effect, checkpoint, and hand back the VM and snapshot.
+fn at_first_effect(src: &str) -> (Vm, turn_vm::Snapshot) {
+    let p = compile(src);
+    let mut vm = Vm::new(Rc::new(p), turn_runtime::builtins(), Limits::default()).expect("vm");
+    match vm.run(0) {
+        turn_vm::Outcome::Effect(_) => {}
+        other => panic!("expected an effect, got {other:?}"),
+    }
+    let snap = vm.checkpoint();
+    (vm, snap)
+}
+
+#[test]
+fn checkpoints_keep_every_value_kind_sharing_and_cycles() {
+    let src = r#"
+struct P { x: Num, tags: List<Str> };
+let shared = [1, 2, 3];
+let p = P { x: 1.5, tags: ["a"] };
+let counter = turn() { let n = 0; return turn() { n = n + 1; return n; }; };
+let next = counter();
+next();
+let even = turn(n) { if n == 0 { return true; } return odd(n - 1); };
+let odd = turn(n) { if n == 0 { return false; } return even(n - 1); };
+remember("k", {"v": vec[0.5, 0.25]});
+let e = null;
+try { throw "kept"; } catch (err) { e = err; }
+echo("checkpoint here");
+return [shared, shared, p, next(), even(10), recall("k"), e.message, self, [p.x, len(p.tags)]];
+"#;
+    let (vm, snap) = at_first_effect(src);
+    let bytes = snap.encode();
+    let back = turn_vm::Snapshot::decode(&bytes).expect("decodes");
+    assert_eq!(back, snap, "encoding is lossless");
+    let program = vm.program().clone();
+    let mut restored = Vm::restore(
+        program.clone(),
+        turn_runtime::builtins(),
+        Limits::default(),
+        &back,
+    )
+    .expect("restores");
+    restored.resume(Ok(Value::Null));
+    let mut original = vm;
+    original.resume(Ok(Value::Null));
+    let a = match original.run(0) {
+        turn_vm::Outcome::Done(v) => v,
+        other => panic!("{other:?}"),
+    };
+    let b = match restored.run(0) {
+        turn_vm::Outcome::Done(v) => v,
+        other => panic!("{other:?}"),
+    };
+    let show = |v: &Value| turn_vm::display(v, &program).expect("prints");
+    assert_eq!(show(&a), show(&b));
+    assert_eq!(show(&b), "[[1, 2, 3], [1, 2, 3], P { x: 1.5, tags: [\"a\"] }, 2, true, {\"v\": vec[0.5, 0.25]}, \"kept\", <pid 1>, [1.5, 1]]");
+    // Sharing survives: the two occurrences of `shared` are one list.
+    if let Value::List(items) = &b {
+        if let (Value::List(x), Value::List(y)) = (&items[0], &items[1]) {
+            assert!(Rc::ptr_eq(x, y), "shared values stay shared");
+        }
+    }
+    // A checkpoint of the restored process is the same checkpoint again.
+    let (vm2, snap2) = at_first_effect(src);
+    drop(vm2);
+    assert_eq!(snap2.encode(), bytes, "checkpoints are deterministic");
+}
+
+#[test]
+fn damaged_or_foreign_checkpoints_are_refused_without_panicking() {
+    let (vm, snap) = at_first_effect("let x = [1, 2]; echo(x); return x;");
+    let program = vm.program().clone();
+    let bytes = snap.encode();
+    // Every truncation and a byte flipped at every position: an error or a
+    // consistent process, never a panic.
+    for cut in 0..bytes.len() {
+        let _ = turn_vm::Snapshot::decode(&bytes[..cut]).and_then(|s| {
+            Vm::restore(
+                program.clone(),
+                turn_runtime::builtins(),
+                Limits::default(),
+                &s,
+            )
+        });
+    }
+    for i in 0..bytes.len() {
+        let mut b = bytes.clone();
+        b[i] ^= 0x5a;
+        if let Ok(s) = turn_vm::Snapshot::decode(&b) {
+            if let Ok(mut v) = Vm::restore(
+                program.clone(),
+                turn_runtime::builtins(),
+                Limits::default(),
+                &s,
+            ) {
+                v.resume(Ok(Value::Null));
+                let _ = v.run(10_000);
+            }
+        }
+    }
+    // A newer format and another program are refused with a reason.
+    let mut newer = bytes.clone();
+    newer[0] = 9;
+    let err = turn_vm::Snapshot::decode(&newer).expect_err("newer format");
+    assert!(err.message.contains("newer"), "{}", err.message);
+    let other = Rc::new(compile("return 2;"));
+    let err = Vm::restore(other, turn_runtime::builtins(), Limits::default(), &snap)
+        .err()
+        .expect("other program");
+    assert!(err.message.contains("different program"), "{}", err.message);
+}

@@ -65,10 +65,18 @@ pub struct FuzzHost {
 }
 
 /// Budget schedules: most inputs run unpreempted, some are preempted
-/// often, as the scheduler will do with many processes. A budget of 1 is
-/// left out while the VM livelocks on it (see `docs/fuzzing.md`); an input
-/// can ask for any schedule with a first line `// turn-fuzz: budgets 1, 2`.
-const SCHEDULES: [&[u64]; 6] = [&[0], &[0], &[0], &[2, 3, 5, 1000], &[7], &[64, 0, 2]];
+/// often (down to one step per `run`), as the scheduler will do with many
+/// processes. An input can pin a schedule with a first line
+/// `// turn-fuzz: budgets 1, 2` (a crash file does, to reproduce).
+const SCHEDULES: [&[u64]; 7] = [
+    &[0],
+    &[0],
+    &[0],
+    &[2, 3, 5, 1000],
+    &[7],
+    &[64, 0, 1, 2],
+    &[1],
+];
 
 /// The schedule an input's first line asks for, if any.
 fn pinned_budgets(text: &str) -> Option<Vec<u64>> {

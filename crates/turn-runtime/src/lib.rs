@@ -71,6 +71,33 @@ pub fn run(vm: &mut Vm, host: &mut dyn Host) -> RunResult {
     }
 }
 
+/// Like [`run`], but at every effect the process is checkpointed, encoded,
+/// decoded and restored into a fresh VM before the effect is answered. Used
+/// by the conformance suite to prove checkpoints are exact: both runs must
+/// behave identically.
+pub fn run_checkpointing(mut vm: Vm, host: &mut dyn Host) -> Result<RunResult, RtError> {
+    loop {
+        match vm.run(0) {
+            Outcome::Done(v) => return Ok(RunResult::Done(v)),
+            Outcome::Failed(u) => return Ok(RunResult::Failed(u)),
+            Outcome::Preempted => continue,
+            Outcome::Effect(e) => {
+                let bytes = vm.checkpoint().encode();
+                let snap = turn_vm::Snapshot::decode(&bytes)?;
+                let program = vm.program().clone();
+                let limits = vm.limits.clone();
+                drop(vm);
+                vm = Vm::restore(program, builtins(), limits, &snap)?;
+                match answer(&vm, host, e) {
+                    Ok(Some(v)) => vm.resume(Ok(v)),
+                    Ok(None) => return Ok(RunResult::Suspended),
+                    Err(err) => vm.resume(Err(err)),
+                }
+            }
+        }
+    }
+}
+
 /// `Ok(None)` means: stop here (a durable suspension).
 fn answer(vm: &Vm, host: &mut dyn Host, e: Effect) -> Result<Option<turn_vm::Value>, RtError> {
     Ok(Some(match e {

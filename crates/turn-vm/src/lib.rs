@@ -14,6 +14,7 @@ pub mod effect;
 pub mod error;
 pub mod native;
 pub mod ops;
+pub mod snapshot;
 pub mod value;
 mod vm;
 
@@ -21,6 +22,7 @@ pub use display::display;
 pub use effect::Effect;
 pub use error::{RtError, RtResult};
 pub use native::{Arity, Flow, NativeCx, NativeDef, NativeFn, NativeResult};
+pub use snapshot::{Snapshot, SNAPSHOT_VERSION};
 pub use turn_bytecode::Program;
 pub use value::Value;
 pub use vm::{Limits, Outcome, Uncaught, Vm, VM_NATIVES};

@@ -144,6 +144,35 @@ impl Vm {
         natives: &'static [NativeDef],
         limits: Limits,
     ) -> Result<Vm, RtError> {
+        let entry = program
+            .modules
+            .get(program.entry as usize)
+            .map(|m| m.function)
+            .ok_or_else(|| RtError::internal("the program has no entry module"))?;
+        let mut vm = Vm::blank(program, natives, limits)?;
+        let m = vm.program.entry;
+        if let Some(state) = vm.modules.get_mut(m as usize) {
+            *state = ModuleState::Loading;
+        }
+        vm.push_frame(
+            entry,
+            Rc::new(Closure {
+                func: entry,
+                upvalues: Box::new([]),
+            }),
+            0,
+            0,
+            Some(m),
+        )?;
+        Ok(vm)
+    }
+
+    /// A process with no frames yet (a fresh start or a restore fills it).
+    pub(crate) fn blank(
+        program: Rc<Program>,
+        natives: &'static [NativeDef],
+        limits: Limits,
+    ) -> Result<Vm, RtError> {
         if program.globals.len() != natives.len()
             || program
                 .globals
@@ -155,11 +184,6 @@ impl Vm {
                 "the program was compiled against a different builtin table",
             ));
         }
-        let entry = program
-            .modules
-            .get(program.entry as usize)
-            .map(|m| m.function)
-            .ok_or_else(|| RtError::internal("the program has no entry module"))?;
         let modules = vec![ModuleState::NotLoaded; program.modules.len()];
         let consts: Rc<[Value]> = program
             .constants
@@ -178,7 +202,7 @@ impl Vm {
             .iter()
             .position(|n| n.name == "forget")
             .map(|i| i as u16);
-        let mut vm = Vm {
+        Ok(Vm {
             program,
             consts,
             natives,
@@ -195,22 +219,7 @@ impl Vm {
             limits,
             echo,
             forget,
-        };
-        let m = vm.program.entry;
-        if let Some(state) = vm.modules.get_mut(m as usize) {
-            *state = ModuleState::Loading;
-        }
-        vm.push_frame(
-            entry,
-            Rc::new(Closure {
-                func: entry,
-                upvalues: Box::new([]),
-            }),
-            0,
-            0,
-            Some(m),
-        )?;
-        Ok(vm)
+        })
     }
 
     pub fn program(&self) -> &Rc<Program> {

@@ -363,14 +363,19 @@ impl Stats {
             100.0 * *self.verdicts.get(&v).unwrap_or(&0) as f64 / self.inputs.max(1) as f64
         };
         let failures: u64 = self.failures.values().map(|(n, _)| n).sum();
+        let compiled = pct(Verdict::Done)
+            + pct(Verdict::RuntimeError)
+            + pct(Verdict::Limit)
+            + pct(Verdict::Suspended);
         format!(
-            "[{:>5.0}s] {} inputs ({:.0}/s) | syntax-error {:.0}% compile-error {:.0}% done {:.0}% runtime-error {:.0}% limit {:.0}% \
-             suspended {:.1}% | failures {} ({} signatures)",
+            "[{:>5.0}s] {} inputs ({:.0}/s) | syntax-error {:.0}% compile-error {:.0}% compiled {:.0}%: done {:.0}% \
+             runtime-error {:.0}% limit {:.0}% suspended {:.1}% | failures {} ({} signatures)",
             secs,
             self.inputs,
             self.inputs as f64 / secs,
             pct(Verdict::SyntaxError),
             pct(Verdict::CompileError),
+            compiled,
             pct(Verdict::Done),
             pct(Verdict::RuntimeError),
             pct(Verdict::Limit),
