@@ -52,13 +52,14 @@ pub async fn post_json(
         .map_err(|e| ProviderError::Malformed(format!("{e} in {}", preview(&text))))
 }
 
-fn transport_error(e: reqwest::Error, timeout: Duration) -> ProviderError {
+/// Transport failures, without the URL (a driver's URL may carry a resolved
+/// secret; an API's never should, but messages stay clean either way).
+pub(crate) fn transport_error(e: reqwest::Error, timeout: Duration) -> ProviderError {
+    let e = e.without_url();
     if e.is_timeout() {
         ProviderError::Timeout {
             seconds: timeout.as_secs_f64(),
         }
-    } else if e.is_connect() {
-        ProviderError::Connect(e.to_string())
     } else if e.is_decode() || e.is_body() {
         ProviderError::Malformed(e.to_string())
     } else {
@@ -67,7 +68,7 @@ fn transport_error(e: reqwest::Error, timeout: Duration) -> ProviderError {
 }
 
 /// The message of an error body (`{"error": {"message": …}}` and friends).
-fn error_message(body: &str) -> String {
+pub(crate) fn error_message(body: &str) -> String {
     if let Ok(j) = serde_json::from_str::<Json>(body) {
         let candidates = [
             j.pointer("/error/message"),

@@ -4,6 +4,7 @@
 pub mod anthropic;
 pub mod gemini;
 pub mod http;
+pub(crate) mod logprobs;
 pub mod ollama;
 pub mod openai;
 pub mod scripted;

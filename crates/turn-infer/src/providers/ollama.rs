@@ -20,8 +20,9 @@
 //! only in an `Authorization: Bearer` header and is never logged.
 
 use super::http;
+use super::logprobs::answer_tokens;
 use super::{ApiConfig, BoxFuture, Provider};
-use crate::request::{InferRequest, ProviderAnswer, ProviderError, Role, TokenLogprob, Usage};
+use crate::request::{InferRequest, ProviderAnswer, ProviderError, Role, Usage};
 use serde_json::{json, Map, Value as Json};
 use std::time::Duration;
 
@@ -201,55 +202,4 @@ fn parse_reply(reply: &Json) -> Result<ProviderAnswer, ProviderError> {
         usage,
         model,
     })
-}
-
-/// The answer's tokens from `logprobs`: rebuilt from their `bytes` when every
-/// entry has them (a character split over tokens becomes one token with the
-/// summed log-probability), else the `token` strings as they are.
-fn answer_tokens(entries: &[Json]) -> Option<Vec<TokenLogprob>> {
-    if entries.is_empty() {
-        return None;
-    }
-    let logprob = |e: &Json| e.get("logprob").and_then(Json::as_f64).unwrap_or(f64::NAN);
-    if let Some(rebuilt) = tokens_from_bytes(entries, logprob) {
-        return Some(rebuilt);
-    }
-    entries
-        .iter()
-        .map(|e| {
-            e.get("token").and_then(Json::as_str).map(|t| TokenLogprob {
-                token: t.to_string(),
-                logprob: logprob(e),
-            })
-        })
-        .collect()
-}
-
-fn tokens_from_bytes(
-    entries: &[Json],
-    logprob: impl Fn(&Json) -> f64,
-) -> Option<Vec<TokenLogprob>> {
-    let mut out = Vec::with_capacity(entries.len());
-    let mut pending: Vec<u8> = Vec::new();
-    let mut pending_lp = 0.0;
-    for e in entries {
-        for b in e.get("bytes")?.as_array()? {
-            pending.push(u8::try_from(b.as_u64()?).ok()?);
-        }
-        pending_lp += logprob(e);
-        match std::str::from_utf8(&pending) {
-            Ok(s) => {
-                out.push(TokenLogprob {
-                    token: s.to_string(),
-                    logprob: pending_lp,
-                });
-                pending.clear();
-                pending_lp = 0.0;
-            }
-            // Ends inside a character: wait for the rest.
-            Err(err) if err.error_len().is_none() => {}
-            Err(_) => return None,
-        }
-    }
-    pending.is_empty().then_some(out)
 }

@@ -159,7 +159,7 @@ impl WasmDriver {
         let resp = req
             .send()
             .await
-            .map_err(|e| transport_error(e, self.timeout))?;
+            .map_err(|e| http::transport_error(e, self.timeout))?;
         let status = resp.status().as_u16();
         let mut headers = Map::new();
         for (k, v) in resp.headers() {
@@ -182,7 +182,7 @@ impl WasmDriver {
         let bytes = resp
             .bytes()
             .await
-            .map_err(|e| transport_error(e, self.timeout))?;
+            .map_err(|e| http::transport_error(e, self.timeout))?;
         if bytes.len() > MAX_DOCUMENT {
             return Err(ProviderError::Malformed(format!(
                 "the reply is {} bytes, more than a driver takes ({MAX_DOCUMENT})",
@@ -193,7 +193,7 @@ impl WasmDriver {
         if status >= 400 {
             return Err(ProviderError::Http {
                 status,
-                message: error_message(&body),
+                message: http::error_message(&body),
                 retry_after,
             });
         }
@@ -612,34 +612,5 @@ fn driver_error(e: &Json) -> ProviderError {
             retry_after: None,
         },
         None => ProviderError::Malformed(format!("the driver reported: {message}")),
-    }
-}
-
-/// The message of an error body (`{"error": {"message": …}}` and friends).
-fn error_message(body: &str) -> String {
-    if let Ok(j) = serde_json::from_str::<Json>(body) {
-        let candidates = [
-            j.pointer("/error/message"),
-            j.pointer("/error"),
-            j.pointer("/message"),
-            j.pointer("/detail"),
-        ];
-        if let Some(m) = candidates.into_iter().flatten().find_map(Json::as_str) {
-            return m.to_string();
-        }
-    }
-    http::preview(body)
-}
-
-/// Transport failures, without the URL (it may carry a resolved secret).
-fn transport_error(e: reqwest::Error, timeout: Duration) -> ProviderError {
-    if e.is_timeout() {
-        ProviderError::Timeout {
-            seconds: timeout.as_secs_f64(),
-        }
-    } else if e.is_decode() || e.is_body() {
-        ProviderError::Malformed(e.without_url().to_string())
-    } else {
-        ProviderError::Connect(e.without_url().to_string())
     }
 }
