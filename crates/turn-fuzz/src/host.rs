@@ -52,8 +52,11 @@ const OUTPUT_CAP: u64 = 1 << 40;
 /// cannot answer itself get plausible values or catchable errors, in an
 /// order fixed by the input.
 pub struct FuzzHost {
-    /// Bytes printed (the text is dropped: only its rendering is tested).
+    /// Bytes printed, and their hash (the text itself is dropped).
     pub printed: u64,
+    pub printed_hash: u64,
+    /// Effects answered.
+    pub effects: u64,
     pub clock: f64,
     seed: u64,
     /// Effects answered so far; picks between a value and an error.
@@ -97,6 +100,8 @@ impl FuzzHost {
         let seed = fnv1a(text.as_bytes());
         FuzzHost {
             printed: 0,
+            printed_hash: fnv1a(b""),
+            effects: 0,
             clock: 1_700_000_000.0,
             seed,
             count: seed % 3,
@@ -173,6 +178,11 @@ impl Host for FuzzHost {
             .printed
             .saturating_add(text.len() as u64)
             .min(OUTPUT_CAP);
+        // FNV-1a continued over every line printed, newline-separated.
+        for &b in text.as_bytes().iter().chain(b"\n") {
+            self.printed_hash ^= u64::from(b);
+            self.printed_hash = self.printed_hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
     }
     fn tool(&mut self, _program: &Program, name: &str, arg: Value) -> Result<Value, RtError> {
         if self.fails() {
@@ -238,7 +248,7 @@ fn conforming(ty: &Ty, program: &Program, depth: u32, n: u64) -> Option<Value> {
             conforming(item, program, depth + 1, n + 1)?,
         ]),
         Ty::Map(item) => {
-            let mut m = Map::new();
+            let mut m = Map::default();
             m.insert("k".to_string(), conforming(item, program, depth + 1, n)?);
             Value::map(m)
         }

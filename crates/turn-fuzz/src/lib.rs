@@ -20,6 +20,7 @@ pub mod minimize;
 pub mod mutate;
 pub mod rng;
 pub mod supervisor;
+pub mod vocab;
 
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
@@ -81,6 +82,9 @@ pub enum Pass {
     Run = 3,
     Display = 4,
     Drop = 5,
+    /// The run again, checkpointed, encoded, decoded and restored at each
+    /// effect: it must end the same way.
+    Checkpoint = 7,
     /// Not known (a crash the supervisor could not attribute).
     Unknown = 6,
 }
@@ -94,6 +98,7 @@ impl Pass {
             Pass::Run => "run",
             Pass::Display => "display",
             Pass::Drop => "drop",
+            Pass::Checkpoint => "checkpoint",
             Pass::Unknown => "unknown",
         }
     }
@@ -105,11 +110,12 @@ impl Pass {
             3 => Pass::Run,
             4 => Pass::Display,
             5 => Pass::Drop,
+            7 => Pass::Checkpoint,
             _ => Pass::Unknown,
         }
     }
     pub fn from_name(name: &str) -> Option<Pass> {
-        (0..=6).map(Pass::from_u8).find(|p| p.name() == name)
+        (0..=7).map(Pass::from_u8).find(|p| p.name() == name)
     }
 }
 
@@ -394,7 +400,7 @@ fn pipeline(text: &str, config: &Config, pass: &AtomicU8) -> Result<Verdict, Fai
         )
     })?;
     let mut host = FuzzHost::new(text);
-    let ended = drive(&mut vm, &mut host, &config.limits)?;
+    let ended = drive(&mut vm, &mut host, &config.limits, 0, &mut None)?;
 
     enter(pass, Pass::Display, config);
     let verdict = match &ended {
@@ -412,6 +418,50 @@ fn pipeline(text: &str, config: &Config, pass: &AtomicU8) -> Result<Verdict, Fai
         }
         Ended::Suspended => Verdict::Suspended,
     };
+
+    // The same run, checkpointed and restored at each effect (the durable
+    // runtime's suspend/resume and replay rest on this).
+    if host.effects > 0 {
+        enter(pass, Pass::Checkpoint, config);
+        let straight = Observed::of(&ended, &program, &host);
+        let mut vm2 = Vm::new(
+            program.clone(),
+            turn_runtime::builtins(),
+            config.limits.clone(),
+        )
+        .map_err(|e| {
+            Failure::invariant(
+                Pass::Checkpoint,
+                format!("Vm::new refused a compiled program: {}", e.message),
+            )
+        })?;
+        let mut host2 = FuzzHost::new(text);
+        let mut note = None;
+        let ended2 = drive(
+            &mut vm2,
+            &mut host2,
+            &config.limits,
+            MAX_CHECKPOINTS,
+            &mut note,
+        )?;
+        let restored = Observed::of(&ended2, &program, &host2);
+        if restored != straight {
+            return Err(Failure::invariant(
+                Pass::Checkpoint,
+                format!(
+                    "checkpoint/restore at each effect changed the run: straight {}; restored {}",
+                    straight.brief(),
+                    restored.brief()
+                ),
+            ));
+        }
+        if let Some(difference) = note {
+            return Err(Failure::invariant(
+                Pass::Checkpoint,
+                format!("a restored process checkpoints differently, in {difference}"),
+            ));
+        }
+    }
 
     enter(pass, Pass::Drop, config);
     drop(ended);
@@ -490,7 +540,13 @@ enum Ended {
 /// Runs the VM, answering effects through `host`, preempting it now and
 /// then (as the scheduler will), and checking that it stays within its
 /// limits.
-fn drive(vm: &mut Vm, host: &mut FuzzHost, limits: &Limits) -> Result<Ended, Failure> {
+fn drive(
+    vm: &mut Vm,
+    host: &mut FuzzHost,
+    limits: &Limits,
+    mut checkpoints: u32,
+    note: &mut Option<String>,
+) -> Result<Ended, Failure> {
     // More effects than this without reaching the step limit means the VM
     // does unbounded work between steps.
     let max_effects = limits.max_steps.saturating_mul(4).max(10_000);
@@ -536,6 +592,10 @@ fn drive(vm: &mut Vm, host: &mut FuzzHost, limits: &Limits) -> Result<Ended, Fai
                         format!("more than {max_effects} effects"),
                     ));
                 }
+                if checkpoints > 0 {
+                    checkpoints -= 1;
+                    *vm = round_trip_process(vm, note)?;
+                }
                 match answer(host, vm, effect) {
                     Some(answer) => vm.resume(answer),
                     None => return Ok(Ended::Suspended),
@@ -545,10 +605,131 @@ fn drive(vm: &mut Vm, host: &mut FuzzHost, limits: &Limits) -> Result<Ended, Fai
     }
 }
 
+/// Most effects of one run that are checkpointed (each one encodes the
+/// whole heap).
+const MAX_CHECKPOINTS: u32 = 64;
+
+/// Checkpoint, encode, decode and restore a process at an effect boundary.
+/// The restored process should checkpoint to the same snapshot (the
+/// encoding is canonical); where it does not, `note` gets the first
+/// difference (reported after the run, unless the run itself changed).
+fn round_trip_process(vm: &Vm, note: &mut Option<String>) -> Result<Vm, Failure> {
+    let broken = |what: &str, detail: String| {
+        Failure::invariant(
+            Pass::Checkpoint,
+            format!("checkpoint/restore failed in {what}: {detail}"),
+        )
+    };
+    let snap = vm.checkpoint();
+    let bytes = snap.encode();
+    let decoded = turn_vm::Snapshot::decode(&bytes).map_err(|e| broken("decode", e.message))?;
+    if decoded != snap {
+        return Err(broken(
+            "decode",
+            format!(
+                "the decoded snapshot differs in {}",
+                first_difference(&snap, &decoded)
+            ),
+        ));
+    }
+    let restored = Vm::restore(
+        vm.program().clone(),
+        turn_runtime::builtins(),
+        vm.limits.clone(),
+        &decoded,
+    )
+    .map_err(|e| broken("restore", e.message))?;
+    if note.is_none() {
+        let again = restored.checkpoint();
+        if again != decoded {
+            *note = Some(first_difference(&decoded, &again));
+        }
+    }
+    Ok(restored)
+}
+
+/// The first field (and element) in which two snapshots differ.
+fn first_difference(a: &turn_vm::Snapshot, b: &turn_vm::Snapshot) -> String {
+    fn at<T: PartialEq + std::fmt::Debug>(field: &str, x: &[T], y: &[T]) -> Option<String> {
+        if x == y {
+            return None;
+        }
+        let i = x
+            .iter()
+            .zip(y)
+            .position(|(p, q)| p != q)
+            .unwrap_or(x.len().min(y.len()));
+        let show = |v: Option<&T>| {
+            v.map(|v| format!("{v:?}").chars().take(120).collect::<String>())
+                .unwrap_or_else(|| "nothing".into())
+        };
+        Some(format!(
+            "{field}: [{i}] {} vs {} ({} vs {} entries)",
+            show(x.get(i)),
+            show(y.get(i)),
+            x.len(),
+            y.len()
+        ))
+    }
+    at("objects", &a.objects, &b.objects)
+        .or_else(|| at("cells", &a.cells, &b.cells))
+        .or_else(|| at("stack", &a.stack, &b.stack))
+        .or_else(|| at("frames", &a.frames, &b.frames))
+        .or_else(|| at("handlers", &a.handlers, &b.handlers))
+        .or_else(|| at("modules", &a.modules, &b.modules))
+        .or_else(|| at("methods", &a.methods, &b.methods))
+        .or_else(|| at("memory", &a.memory, &b.memory))
+        .unwrap_or_else(|| {
+            format!(
+                "pending/steps/pid: {:?} {} {} vs {:?} {} {}",
+                a.pending, a.steps, a.pid, b.pending, b.steps, b.pid
+            )
+        })
+}
+
+/// What a run looked like from outside, to compare two runs.
+#[derive(Debug, PartialEq)]
+struct Observed {
+    /// How it ended and its result or error, as shown.
+    end: String,
+    /// Hash and size of everything printed.
+    printed: (u64, u64),
+    effects: u64,
+}
+
+impl Observed {
+    fn of(ended: &Ended, program: &Program, host: &FuzzHost) -> Observed {
+        let shown = |v: &Value| match turn_vm::display(v, program) {
+            Ok(s) => s,
+            Err(e) => format!("<{}: {}>", e.kind, e.message),
+        };
+        let end = match ended {
+            Ended::Done(v) => format!("done: {}", shown(v)),
+            Ended::Failed(v, kind) => format!("failed ({kind}): {}", shown(v)),
+            Ended::Suspended => "suspended".to_string(),
+        };
+        Observed {
+            end,
+            printed: (host.printed_hash, host.printed),
+            effects: host.effects,
+        }
+    }
+
+    /// A short form for messages.
+    fn brief(&self) -> String {
+        let end: String = self.end.chars().take(160).collect();
+        format!(
+            "{end} | {} effects, {} bytes printed (hash {:016x})",
+            self.effects, self.printed.1, self.printed.0
+        )
+    }
+}
+
 /// The host's answer to one effect; `None` stops the run (a suspension
 /// that is not resumed).
 fn answer(host: &mut FuzzHost, vm: &Vm, effect: Effect) -> Option<Result<Value, RtError>> {
     use turn_runtime::Host;
+    host.effects += 1;
     Some(match effect {
         Effect::Print { text } => {
             host.print(&text);

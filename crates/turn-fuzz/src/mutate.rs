@@ -7,8 +7,8 @@
 //! edits may split a UTF-8 sequence; the result is made valid again with
 //! replacement characters, since Turn source is text.
 
-use crate::gen::{NUMBERS, STRINGS, TOKENS, VALUE_NAMES};
 use crate::rng::Rng;
+use crate::vocab::{NUMBERS, STRINGS, TOKENS, VALUE_NAMES};
 use proptest::prelude::*;
 
 /// Mutants longer than this are cut, to keep the fuzzer fast.

@@ -181,7 +181,7 @@ pub fn to_rt_error(e: InferError) -> RtError {
             attempts,
             ..
         } => {
-            let mut data = turn_vm::value::Map::new();
+            let mut data = turn_vm::value::Map::default();
             data.insert("raw".into(), Value::str(raw));
             data.insert(
                 "reasons".into(),
@@ -194,7 +194,7 @@ pub fn to_rt_error(e: InferError) -> RtError {
             }
         }
         InferError::Provider { attempts, .. } => {
-            let mut data = turn_vm::value::Map::new();
+            let mut data = turn_vm::value::Map::default();
             data.insert("attempts".into(), Value::Num(attempts as f64));
             RtError {
                 data: Value::map(data),

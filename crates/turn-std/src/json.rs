@@ -297,7 +297,7 @@ pub fn from_json(j: &Json) -> Value {
             Json::Array(items) => Some(Build::List(items.iter(), Vec::with_capacity(items.len()))),
             Json::Object(obj) => Some(Build::Map(
                 obj.iter(),
-                Map::with_capacity(obj.len()),
+                Map::with_capacity_and_hasher(obj.len(), Default::default()),
                 String::new(),
             )),
         };

@@ -420,7 +420,7 @@ impl Vm {
                         .collect::<Result<_, _>>()?,
                 ),
                 SObj::Map(entries) => {
-                    let mut m = Map::with_capacity(entries.len());
+                    let mut m = Map::with_capacity_and_hasher(entries.len(), Default::default());
                     for (k, x) in entries {
                         m.insert(k.clone(), get(&objs, x)?);
                     }

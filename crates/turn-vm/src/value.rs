@@ -10,8 +10,10 @@ use std::cell::RefCell;
 use std::fmt::Write;
 use std::rc::Rc;
 
-/// String-keyed map with insertion order.
-pub type Map = IndexMap<String, Value>;
+/// String-keyed map with insertion order. Hashed with foldhash: several
+/// times faster than SipHash on short keys, and seeded per process, so
+/// hostile keys cannot be precomputed to collide.
+pub type Map = IndexMap<String, Value, foldhash::fast::RandomState>;
 
 /// A closure: a function of the program plus its captured cells.
 #[derive(Debug)]
@@ -417,8 +419,8 @@ pub fn format_num(n: f64, out: &mut String) {
         out.push_str(if n > 0.0 { "Infinity" } else { "-Infinity" });
     } else if n == n.trunc() && n.abs() < 1e21 {
         if n.abs() < 9_007_199_254_740_992.0 {
-            // Exact as an integer: integer formatting is much faster.
-            let _ = write!(out, "{}", n as i64);
+            // Exact as an integer: digits by hand, without the fmt machinery.
+            push_int(out, n as i64);
         } else {
             let _ = write!(out, "{n:.0}");
         }
@@ -433,6 +435,27 @@ pub fn format_num(n: f64, out: &mut String) {
         }
     } else {
         let _ = write!(out, "{n}");
+    }
+}
+
+/// Append the decimal digits of `i`.
+fn push_int(out: &mut String, i: i64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    let mut u = i.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        out.push('-');
+    }
+    for &b in &buf[at..] {
+        out.push(b as char);
     }
 }
 

@@ -211,7 +211,7 @@ impl Vm {
             handlers: Vec::new(),
             modules,
             methods: HashMap::new(),
-            memory: Map::new(),
+            memory: Map::default(),
             pending: Pending::None,
             pending_error: None,
             steps: 0,
@@ -971,7 +971,7 @@ impl Vm {
             Op::MakeMap(n) => {
                 let at = self.stack.len().saturating_sub(2 * n as usize);
                 let items = self.stack.split_off(at);
-                let mut m = Map::with_capacity(n as usize);
+                let mut m = Map::with_capacity_and_hasher(n as usize, Default::default());
                 let mut it = items.into_iter();
                 while let (Some(k), Some(v)) = (it.next(), it.next()) {
                     if let Value::Str(k) = &k {

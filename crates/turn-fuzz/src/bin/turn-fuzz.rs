@@ -150,26 +150,30 @@ fn exe() -> PathBuf {
     std::env::current_exe().unwrap_or_else(|_| PathBuf::from("turn-fuzz"))
 }
 
-/// `--check`: every file through the worker; one line per file.
+/// `--check`: every file through the worker; one line per file (written
+/// with errors ignored, so a closed pipe does not stop the check).
 fn check_files(opts: &Options) -> ExitCode {
+    use std::io::Write;
     let mut files = Vec::new();
     for p in &opts.check {
         collect(p, &[], &mut files);
     }
     let mut sup = Supervisor::new(exe(), opts.config());
+    let mut out = std::io::stdout();
     let mut failed = 0;
     for f in &files {
         let text = match std::fs::read(f) {
             Ok(b) => String::from_utf8_lossy(&b).into_owned(),
             Err(e) => {
-                println!("FAIL {}: cannot read: {e}", f.display());
+                let _ = writeln!(out, "FAIL {}: cannot read: {e}", f.display());
                 failed += 1;
                 continue;
             }
         };
         let start = Instant::now();
-        match sup.check(&text) {
-            Ok(v) => println!(
+        let _ = match sup.check(&text) {
+            Ok(v) => writeln!(
+                out,
                 "ok {} {} ({} ms)",
                 f.display(),
                 v.name(),
@@ -177,15 +181,16 @@ fn check_files(opts: &Options) -> ExitCode {
             ),
             Err(failure) => {
                 failed += 1;
-                println!(
+                writeln!(
+                    out,
                     "FAIL {}: {failure} [signature: {}]",
                     f.display(),
                     failure.signature()
-                );
+                )
             }
-        }
+        };
     }
-    println!("{} files, {} failed", files.len(), failed);
+    let _ = writeln!(out, "{} files, {} failed", files.len(), failed);
     if failed == 0 {
         ExitCode::SUCCESS
     } else {

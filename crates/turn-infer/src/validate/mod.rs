@@ -265,7 +265,7 @@ fn convert(
         },
         Ty::Map(t) => match j {
             Json::Object(o) => {
-                let mut out = Map::with_capacity(o.len());
+                let mut out = Map::with_capacity_and_hasher(o.len(), Default::default());
                 for (k, item) in o {
                     let len = path.len();
                     path.push('/');

@@ -71,7 +71,9 @@ fn keys_and_values_of_maps_and_structs_keep_order() {
 fn str_is_the_display_form() {
     check("str", &[n(3.0)], "3");
     check("str", &[n(-2.5)], "-2.5");
-    check("str", &[n(1e21)], "1000000000000000000000");
+    check("str", &[n(1e21)], "1e+21");
+    check("str", &[n(1e20)], "100000000000000000000");
+    check("str", &[n(-42.0)], "-42");
     check("str", &[s("hi")], "hi");
     check("str", &[Value::Null], "null");
     check("str", &[Value::Bool(true)], "true");

@@ -127,7 +127,7 @@ pub fn strs(xs: &[&str]) -> Value {
     l(xs.iter().map(|x| s(x)).collect())
 }
 pub fn m(pairs: &[(&str, Value)]) -> Value {
-    let mut map = Map::new();
+    let mut map = Map::default();
     for (k, v) in pairs {
         map.insert((*k).to_string(), v.clone());
     }
