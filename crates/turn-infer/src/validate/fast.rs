@@ -161,7 +161,8 @@ impl<'de, 'a> Visitor<'de> for Expect<'a> {
 }
 
 fn collect_map<'de, A: MapAccess<'de>>(mut map: A, item: Expect<'_>) -> Result<Value, A::Error> {
-    let mut out = Map::with_capacity_and_hasher(map.size_hint().unwrap_or(0).min(4096), Default::default());
+    let mut out =
+        Map::with_capacity_and_hasher(map.size_hint().unwrap_or(0).min(4096), Default::default());
     while let Some(key) = map.next_key::<String>()? {
         let v = map.next_value_seed(item)?;
         out.insert(key, v);
