@@ -2,14 +2,17 @@
 //!
 //! The property every input must satisfy is [`check_source`]: whatever the
 //! text, parsing, compiling, encoding and running it (with tight [`Limits`]
-//! and a deterministic host that answers every effect) finishes within the
+//! and a deterministic host that answers every effect), then running it
+//! again checkpointed and restored at each effect, finishes within the
 //! limits, on a thread with a default-sized (2 MiB) stack, without a panic,
-//! without an `internal` error, and with every diagnostic pointing inside the
-//! text. Inputs come from three families of generators — the grammar
-//! ([`gen::program`]), token soup ([`gen::token_soup`]) and mutations of the
-//! committed corpus ([`mutate`]) — driven by proptest in `cargo test` and by
-//! the long-running `turn-fuzz` binary, which runs inputs in a worker process
-//! ([`supervisor`]) so that a stack overflow (an abort) is caught too.
+//! without an `internal` error, with every diagnostic pointing inside the
+//! text, and with the restored run ending as the straight one did (see
+//! [`Pass`] for the stages). Inputs come from three families of generators —
+//! the grammar ([`gen::program`], [`gen::deep`], [`gen::chains`]), token
+//! soup ([`gen::token_soup`]) and mutations of the committed corpus
+//! ([`mutate`]) — driven by proptest in `cargo test` and by the long-running
+//! `turn-fuzz` binary, which runs inputs in a worker process ([`supervisor`])
+//! so that a stack overflow or an allocation failure (aborts) is caught too.
 //!
 //! This crate is a test tool: it never changes the Turn crates' behaviour,
 //! and it reads no files except the corpus its callers point it at.
@@ -27,7 +30,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{mpsc, Arc, Once, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use turn_bytecode::Program;
 use turn_compiler::{CompileOptions, FileDiagnostics};
@@ -42,7 +45,8 @@ pub struct Config {
     /// The VM's limits; running into one is a normal outcome, going past one
     /// is a failure.
     pub limits: Limits,
-    /// Wall-clock time one input may take before it counts as a hang.
+    /// Wall-clock time one pass may take before the input counts as a hang
+    /// (the checkpoint pass, which reruns the program, gets twice this).
     pub timeout: Duration,
     /// Stack of the thread each input runs on (a default thread's is 2 MiB).
     pub stack_size: usize,
@@ -81,12 +85,12 @@ pub enum Pass {
     Encode = 2,
     Run = 3,
     Display = 4,
-    Drop = 5,
     /// The run again, checkpointed, encoded, decoded and restored at each
     /// effect: it must end the same way.
-    Checkpoint = 7,
+    Checkpoint = 5,
+    Drop = 6,
     /// Not known (a crash the supervisor could not attribute).
-    Unknown = 6,
+    Unknown = 7,
 }
 
 impl Pass {
@@ -109,8 +113,8 @@ impl Pass {
             2 => Pass::Encode,
             3 => Pass::Run,
             4 => Pass::Display,
-            5 => Pass::Drop,
-            7 => Pass::Checkpoint,
+            5 => Pass::Checkpoint,
+            6 => Pass::Drop,
             _ => Pass::Unknown,
         }
     }
@@ -300,22 +304,51 @@ pub fn check_with(text: &str, config: &Config) -> Result<Verdict, Failure> {
             format!("could not start the input thread: {e}"),
         ));
     }
-    match rx.recv_timeout(config.timeout) {
-        Ok(result) => result,
-        Err(mpsc::RecvTimeoutError::Timeout) => Err(Failure {
-            kind: FailureKind::Hang,
-            pass: Pass::from_u8(pass.load(Ordering::SeqCst)),
-            message: format!("no result after {:.1} s", config.timeout.as_secs_f64()),
-            location: None,
-            backtrace: None,
-        }),
-        Err(mpsc::RecvTimeoutError::Disconnected) => Err(Failure {
-            kind: FailureKind::Crash,
-            pass: Pass::from_u8(pass.load(Ordering::SeqCst)),
-            message: "the input thread ended without a result".into(),
-            location: None,
-            backtrace: None,
-        }),
+    // The watchdog gives each pass its own budget: the time limit is per
+    // pass (the checkpoint pass reruns the program, so it gets two).
+    let mut current = pass.load(Ordering::SeqCst);
+    let mut since = Instant::now();
+    let slice = (config.timeout / 20).max(Duration::from_millis(1));
+    loop {
+        match rx.recv_timeout(slice) {
+            Ok(result) => return result,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let now = pass.load(Ordering::SeqCst);
+                if now != current {
+                    current = now;
+                    since = Instant::now();
+                    continue;
+                }
+                let stage = Pass::from_u8(now);
+                let budget = if stage == Pass::Checkpoint {
+                    config.timeout * 2
+                } else {
+                    config.timeout
+                };
+                if since.elapsed() >= budget {
+                    return Err(Failure {
+                        kind: FailureKind::Hang,
+                        pass: stage,
+                        message: format!(
+                            "no result after {:.1} s in {}",
+                            budget.as_secs_f64(),
+                            stage.name()
+                        ),
+                        location: None,
+                        backtrace: None,
+                    });
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(Failure {
+                    kind: FailureKind::Crash,
+                    pass: Pass::from_u8(pass.load(Ordering::SeqCst)),
+                    message: "the input thread ended without a result".into(),
+                    location: None,
+                    backtrace: None,
+                })
+            }
+        }
     }
 }
 

@@ -30,6 +30,13 @@ const STDERR_TAIL: usize = 64 * 1024;
 /// Extra time the supervisor waits past the worker's own watchdog.
 const GRACE: Duration = Duration::from_secs(3);
 
+/// How long the supervisor waits for one answer: the worker's watchdog
+/// limits each pass, so a whole check may take several limits (the run and
+/// the checkpointed rerun are the long ones).
+fn answer_deadline(config: &Config) -> Duration {
+    config.timeout * 4 + GRACE
+}
+
 /// Serves inputs from stdin until it closes; used by `turn-fuzz --worker`.
 /// Returns after answering a hang (the stuck thread cannot be stopped; the
 /// process must end).
@@ -386,7 +393,7 @@ impl Supervisor {
                 worker.stdin.flush()
             });
         let reply = match sent {
-            Ok(()) => worker.replies.recv_timeout(self.config.timeout + GRACE),
+            Ok(()) => worker.replies.recv_timeout(answer_deadline(&self.config)),
             Err(_) => Ok(Reply::Gone),
         };
         match reply {
@@ -416,7 +423,7 @@ impl Supervisor {
                     pass,
                     message: format!(
                         "the worker did not answer within {:.1} s",
-                        (self.config.timeout + GRACE).as_secs_f64()
+                        answer_deadline(&self.config).as_secs_f64()
                     ),
                     location: None,
                     backtrace: None,
@@ -443,7 +450,7 @@ impl Supervisor {
         let finished = sent.is_ok()
             && worker
                 .replies
-                .recv_timeout(self.config.timeout + GRACE)
+                .recv_timeout(answer_deadline(&self.config))
                 .is_ok();
         let (_, stderr) = worker.finish(!finished);
         stderr

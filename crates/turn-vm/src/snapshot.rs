@@ -337,12 +337,14 @@ impl Vm {
                 ModuleState::Loaded(v) => SModule::Loaded(e.value(v)),
             })
             .collect();
-        let mut methods: Vec<(u32, u32, SValue)> = self
-            .methods
-            .iter()
-            .map(|((sid, name), f)| (*sid, *name, e.value(f)))
+        // In key order, so object ids do not depend on hash-map order.
+        let mut keys: Vec<&(u32, u32)> = self.methods.keys().collect();
+        keys.sort();
+        let methods: Vec<(u32, u32, SValue)> = keys
+            .into_iter()
+            .filter_map(|k| self.methods.get(k).map(|f| (k.0, k.1, f)))
+            .map(|(sid, name, f)| (sid, name, e.value(f)))
             .collect();
-        methods.sort_by_key(|m| (m.0, m.1));
         let memory = self
             .memory
             .iter()

@@ -813,7 +813,38 @@ impl Vm {
             _ => Arith::Rem,
         };
         let v = arith(o, a, b, &self.program, self.limits.max_value_size)?;
+        self.charge_for(&v)?;
         self.stack.push(v);
+        Ok(())
+    }
+
+    /// Building a large value costs steps in proportion to its size (one per
+    /// 4 KiB), so the step limit bounds the time spent copying data, not
+    /// only the number of instructions.
+    fn charge_for(&mut self, v: &Value) -> Result<(), RtError> {
+        let bytes = match v {
+            Value::Str(s) => s.len(),
+            Value::List(l) => l.len() * 16,
+            Value::Map(m) => m.len() * 48,
+            Value::Vector(x) => x.len() * 8,
+            _ => 0,
+        };
+        self.charge(bytes / 4096)
+    }
+
+    fn charge(&mut self, steps: usize) -> Result<(), RtError> {
+        if steps == 0 {
+            return Ok(());
+        }
+        let total = self.steps.saturating_add(steps as u64);
+        if self.limits.max_steps != 0 && total > self.limits.max_steps {
+            self.steps = self.limits.max_steps;
+            return Err(RtError::fatal_limit(format!(
+                "step limit of {} exceeded",
+                self.limits.max_steps
+            )));
+        }
+        self.steps = total;
         Ok(())
     }
 
@@ -1227,6 +1258,8 @@ impl Vm {
     }
 
     fn add_assign(&mut self, slot: usize, rhs: Value) -> Result<(), RtError> {
+        // In place, only the appended part is built.
+        self.charge_for(&rhs)?;
         let max = self.limits.max_value_size;
         let program = self.program.clone();
         let local = &mut self.stack[slot];
@@ -1421,6 +1454,7 @@ impl Vm {
         self.stack.truncate(callee_at);
         match result {
             Ok(v) => {
+                self.charge_for(&v)?;
                 self.stack.push(v);
                 Ok(None)
             }

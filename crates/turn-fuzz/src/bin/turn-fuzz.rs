@@ -583,10 +583,12 @@ fn record(
         },
         opts.min_tests,
     );
-    // The minimized input's own failure, for the report.
+    // The minimized input's own failure, for the report (the original one
+    // if it now fails differently, as a flaky failure may).
     let last = sup
         .check(&minimized)
         .err()
+        .filter(|f| f.signature() == sig)
         .unwrap_or_else(|| failure.clone());
     println!(
         "  minimized {} -> {} bytes in {} tests ({:.1} s)",
