@@ -36,6 +36,8 @@ pub(crate) struct FnBuilder<'d, 'a> {
     key: NodeId,
     /// No peephole fusion may reach back before this index (a jump target).
     barrier: usize,
+    /// Captured let-bound functions whose cell a block created up front.
+    hoisted: std::collections::HashSet<BindingId>,
 }
 
 impl<'d, 'a> FnBuilder<'d, 'a> {
@@ -70,6 +72,7 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
             diags: Vec::new(),
             key,
             barrier: 0,
+            hoisted: std::collections::HashSet::new(),
         }
     }
 
@@ -161,12 +164,6 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
                     .with_label("too many variables"),
             );
         }
-        let upvalues = self
-            .info
-            .captures
-            .iter()
-            .map(|b| self.d_upvalue_source(*b))
-            .collect();
         let upvalue_names = self
             .info
             .captures
@@ -181,19 +178,15 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
             params: Vec::new(),
             is_method,
             slots: self.next_slot.min(u16::MAX as u32) as u16,
-            upvalues,
+            // Filled by the enclosing function (see `closure`), which knows
+            // where each captured variable lives.
+            upvalues: Vec::new(),
             upvalue_names,
             min_arity: arity,
             code: std::mem::take(&mut self.code),
             spans: std::mem::take(&mut self.spans),
             cell_params,
         }
-    }
-
-    /// Placeholder: the enclosing builder fills the real sources, see
-    /// [`FnBuilder::closure_sources`]. Kept as `Upvalue(i)` here.
-    fn d_upvalue_source(&self, b: BindingId) -> UpvalueSource {
-        UpvalueSource::Upvalue(self.upvals.get(&b).copied().unwrap_or(0))
     }
 
     /// Where each upvalue of the nested function `key` comes from, seen from
@@ -435,6 +428,7 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
         for b in self.hoisted_cells(stmts) {
             let s = self.slot(b);
             self.emit(Op::DeclUndef(s));
+            self.hoisted.insert(b);
         }
         for s in stmts {
             self.stmt(s);
@@ -674,7 +668,7 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
             return;
         };
         let captured_fn = value.is_fn() && self.is_captured(b);
-        let hoisted = captured_fn && self.hoisted_here(b);
+        let hoisted = captured_fn && self.hoisted.contains(&b);
         if captured_fn && !hoisted {
             // The closure may refer to itself: its cell must exist first.
             let s = self.slot(b);
@@ -690,13 +684,6 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
         } else {
             self.declare_binding(b);
         }
-    }
-
-    /// Whether a cell for `b` was created at block entry (see `stmts`).
-    fn hoisted_here(&self, b: BindingId) -> bool {
-        // The block entry emitted `Null; DeclCell(slot)` for it: a slot was
-        // assigned before the let statement was reached.
-        self.slots.contains_key(&b)
     }
 
     fn assign(&mut self, target: &Expr, value: &Expr) {
