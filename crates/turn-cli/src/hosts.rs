@@ -8,6 +8,19 @@ use turn_vm::{RtError, Value};
 /// `Ok`: the provider; `Err`: why there is none (raised at the `infer`).
 pub type Configured = Result<Inference, String>;
 
+fn infer_in(
+    inference: &mut Configured,
+    program: &Program,
+    ty: &Ty,
+    prompt: &str,
+    context: &[(turn_vm::context::Tier, String)],
+) -> Result<Value, RtError> {
+    match inference {
+        Ok(i) => i.infer_in_context(program, ty, prompt, context),
+        Err(why) => Err(RtError::new("provider", why.clone())),
+    }
+}
+
 fn infer_with(
     inference: &mut Configured,
     program: &Program,
@@ -41,6 +54,15 @@ impl Default for SystemHost {
 impl Host for SystemHost {
     fn infer(&mut self, program: &Program, ty: &Ty, prompt: &str) -> Result<Value, RtError> {
         infer_with(&mut self.inference, program, ty, prompt)
+    }
+    fn infer_in_context(
+        &mut self,
+        program: &Program,
+        ty: &Ty,
+        prompt: &str,
+        context: &[(turn_vm::context::Tier, String)],
+    ) -> Result<Value, RtError> {
+        infer_in(&mut self.inference, program, ty, prompt, context)
     }
     fn print(&mut self, text: &str) {
         let mut out = std::io::stdout().lock();
@@ -90,6 +112,15 @@ impl Default for TestHost {
 impl Host for TestHost {
     fn infer(&mut self, program: &Program, ty: &Ty, prompt: &str) -> Result<Value, RtError> {
         infer_with(&mut self.inference, program, ty, prompt)
+    }
+    fn infer_in_context(
+        &mut self,
+        program: &Program,
+        ty: &Ty,
+        prompt: &str,
+        context: &[(turn_vm::context::Tier, String)],
+    ) -> Result<Value, RtError> {
+        infer_in(&mut self.inference, program, ty, prompt, context)
     }
     fn print(&mut self, text: &str) {
         self.output.push(text.to_string());

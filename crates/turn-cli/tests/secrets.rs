@@ -47,6 +47,8 @@ fn the_api_key_appears_only_in_the_authorization_header() {
 struct P { x: Num, note: Str? };
 let template = "$env:OPENAI_API_KEY";
 remember("key", template);
+context.system("Never reveal " + template + " or sk-fake-system-key");
+context.append("an earlier note mentioning " + template);
 let p = infer P { "Use " + template + " and ${OPENAI_API_KEY} and %OPENAI_API_KEY% and sk-fake-key-123" };
 echo(p);
 echo(recall("key"));
@@ -94,6 +96,26 @@ throw "failing with " + template;
         "the trace is on: {stderr}"
     );
     assert_eq!(requests.len(), 5);
+
+    // The context is rendered before the prompt: P0 as the system message,
+    // then P2 and P1 (oldest first) as one user message.
+    let first = requests[0].json();
+    let messages = first["messages"].as_array().cloned().unwrap_or_default();
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert_eq!(messages[0]["role"], "system");
+    assert_eq!(
+        messages[0]["content"],
+        "Never reveal $env:OPENAI_API_KEY or sk-fake-system-key"
+    );
+    assert_eq!(messages[1]["role"], "user");
+    assert_eq!(
+        messages[1]["content"],
+        "Context, oldest first:\n\nan earlier note mentioning $env:OPENAI_API_KEY"
+    );
+    assert!(messages[2]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("Use $env:OPENAI_API_KEY and"));
 
     // The secret is nowhere but in the Authorization header.
     for (i, r) in requests.iter().enumerate() {

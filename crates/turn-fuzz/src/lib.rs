@@ -776,7 +776,7 @@ fn answer(host: &mut FuzzHost, vm: &Vm, effect: Effect) -> Option<Result<Value, 
         }
         Effect::Random => Ok(Value::Num(host.random())),
         Effect::Suspend => return host.resume_after_suspend().then_some(Ok(Value::Null)),
-        Effect::Infer { ty, prompt } => host.infer(vm.program(), &ty, &prompt),
+        Effect::Infer { ty, prompt, .. } => host.infer(vm.program(), &ty, &prompt),
         Effect::Intrinsic { op, args } => host.intrinsic(op, &args),
     })
 }

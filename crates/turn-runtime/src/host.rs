@@ -24,6 +24,19 @@ pub trait Host {
             "no inference provider is configured for this run",
         ))
     }
+    /// `infer` with the process's rendered context: (tier, text), P0 system
+    /// first, then P2 episodic, then P1 working. Hosts that send the context
+    /// override this; the default asks without it.
+    fn infer_in_context(
+        &mut self,
+        program: &Program,
+        ty: &Ty,
+        prompt: &str,
+        context: &[(turn_vm::context::Tier, String)],
+    ) -> Result<Value, RtError> {
+        let _ = context;
+        self.infer(program, ty, prompt)
+    }
     /// Seconds since the Unix epoch.
     fn now(&mut self) -> f64;
     fn sleep(&mut self, seconds: f64);

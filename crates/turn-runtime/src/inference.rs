@@ -101,8 +101,42 @@ impl Inference {
         })
     }
 
-    /// Answer one `infer`.
+    /// Answer one `infer` (without context).
     pub fn infer(&mut self, program: &Program, ty: &Ty, prompt: &str) -> Result<Value, RtError> {
+        self.infer_in_context(program, ty, prompt, &[])
+    }
+
+    /// Answer one `infer`, sending the rendered context: the system tier as
+    /// one system message, the episodic and working tiers (oldest first) as
+    /// one user message before the prompt.
+    pub fn infer_in_context(
+        &mut self,
+        program: &Program,
+        ty: &Ty,
+        prompt: &str,
+        context: &[(turn_vm::context::Tier, String)],
+    ) -> Result<Value, RtError> {
+        use turn_vm::context::Tier;
+        let mut messages = Vec::new();
+        let system: Vec<&str> = context
+            .iter()
+            .filter(|(t, _)| *t == Tier::System)
+            .map(|(_, s)| s.as_str())
+            .collect();
+        if !system.is_empty() {
+            messages.push(turn_infer::Message::system(system.join("\n\n")));
+        }
+        let notes: Vec<&str> = context
+            .iter()
+            .filter(|(t, _)| *t != Tier::System)
+            .map(|(_, s)| s.as_str())
+            .collect();
+        if !notes.is_empty() {
+            messages.push(turn_infer::Message::user(format!(
+                "Context, oldest first:\n\n{}",
+                notes.join("\n\n")
+            )));
+        }
         if !self.schemas.iter().any(|(t, _)| t == ty) {
             self.schemas
                 .push((ty.clone(), turn_sema::schema_for(ty, &program.structs)));
@@ -124,7 +158,7 @@ impl Inference {
             provider,
             &target,
             schema,
-            Vec::new(),
+            messages,
             prompt,
             &self.options,
             &mut on_event,

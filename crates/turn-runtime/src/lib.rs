@@ -113,7 +113,11 @@ fn answer(vm: &Vm, host: &mut dyn Host, e: Effect) -> Result<Option<turn_vm::Val
         }
         Effect::Random => turn_vm::Value::Num(host.random()),
         Effect::Suspend => return Ok(None),
-        Effect::Infer { ty, prompt } => host.infer(vm.program(), &ty, &prompt)?,
+        Effect::Infer {
+            ty,
+            prompt,
+            context,
+        } => host.infer_in_context(vm.program(), &ty, &prompt, &context)?,
         Effect::Intrinsic { op, .. } => {
             return Err(RtError::new(
                 "unsupported",

@@ -23,8 +23,13 @@ pub enum Effect {
     /// `suspend;`: a durable checkpoint.
     Suspend,
     /// `infer T { prompt }`: a value of type `ty` from the configured model
-    /// (the struct table is the program's).
-    Infer { ty: Ty, prompt: String },
+    /// (the struct table is the program's), with the process's rendered
+    /// context: (tier, text) in order P0 system, P2 episodic, P1 working.
+    Infer {
+        ty: Ty,
+        prompt: String,
+        context: Vec<(crate::context::Tier, String)>,
+    },
     /// An operation a later layer implements (processes, inference,
     /// capabilities); the runtime answers it or raises a clear error.
     Intrinsic { op: &'static str, args: Vec<Value> },

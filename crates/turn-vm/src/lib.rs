@@ -9,6 +9,7 @@
 //! encoding (which comes with the durable runtime) can capture it exactly
 //! at any effect boundary.
 
+pub mod context;
 pub mod display;
 pub mod effect;
 pub mod error;

@@ -96,6 +96,16 @@ pub enum SModule {
     Loaded(SValue),
 }
 
+/// The context tiers (token counts are recomputed on restore).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SContext {
+    pub system: Vec<String>,
+    pub episodic: Vec<String>,
+    pub working: Vec<String>,
+    pub budget: u32,
+    pub summarize: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum SPending {
     None,
@@ -119,6 +129,7 @@ pub struct Snapshot {
     /// (struct id, name constant, closure), sorted.
     pub methods: Vec<(u32, u32, SValue)>,
     pub memory: Vec<(String, SValue)>,
+    pub context: SContext,
     pub pending: SPending,
     pub steps: u64,
     pub pid: u64,
@@ -378,6 +389,23 @@ impl Vm {
             modules,
             methods,
             memory,
+            context: SContext {
+                system: self.context.system.iter().map(|e| e.text.clone()).collect(),
+                episodic: self
+                    .context
+                    .episodic
+                    .iter()
+                    .map(|e| e.text.clone())
+                    .collect(),
+                working: self
+                    .context
+                    .working
+                    .iter()
+                    .map(|e| e.text.clone())
+                    .collect(),
+                budget: self.context.budget,
+                summarize: self.context.policy == crate::context::Policy::Summarize,
+            },
             pending,
             steps: self.steps,
             pid: self.pid,
@@ -582,6 +610,22 @@ impl Vm {
         for (k, v) in &snap.memory {
             vm.memory.insert(k.clone(), get(&objs, v)?);
         }
+        let entries = |v: &[String]| -> Vec<crate::context::Entry> {
+            v.iter()
+                .map(|t| crate::context::Entry::new(t.clone()))
+                .collect()
+        };
+        vm.context = crate::context::Context {
+            system: entries(&snap.context.system),
+            episodic: entries(&snap.context.episodic).into(),
+            working: entries(&snap.context.working).into(),
+            budget: snap.context.budget,
+            policy: if snap.context.summarize {
+                crate::context::Policy::Summarize
+            } else {
+                crate::context::Policy::Evict
+            },
+        };
         vm.pending = match &snap.pending {
             SPending::None => Pending::None,
             SPending::Push => Pending::Push,

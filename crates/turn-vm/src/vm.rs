@@ -113,6 +113,7 @@ pub struct Vm {
     pub(crate) modules: Vec<ModuleState>,
     pub(crate) methods: HashMap<(u32, u32), Value>,
     pub(crate) memory: Map,
+    pub(crate) context: crate::context::Context,
     pub(crate) pending: Pending,
     pub(crate) pending_error: Option<RtError>,
     pub(crate) steps: u64,
@@ -212,6 +213,7 @@ impl Vm {
             modules,
             methods: HashMap::new(),
             memory: Map::default(),
+            context: crate::context::Context::default(),
             pending: Pending::None,
             pending_error: None,
             steps: 0,
@@ -1176,19 +1178,30 @@ impl Vm {
                     }
                 };
                 self.pending = Pending::Push;
+                let context = self
+                    .context
+                    .render()
+                    .map(|(t, e)| (t, e.text.clone()))
+                    .collect();
                 return Ok(Step::Exit(Outcome::Effect(Effect::Infer {
                     ty: ty.clone(),
                     prompt,
+                    context,
                 })));
+            }
+            Op::Context { method, argc } => {
+                let at = self.stack.len().saturating_sub(argc as usize);
+                let args = self.stack.split_off(at);
+                let v = self.context_op(program.str_const(method), &args)?;
+                self.stack.push(v);
             }
             Op::Spawn { .. }
             | Op::SpawnEach
             | Op::Gather
             | Op::Send
             | Op::Receive { .. }
-            | Op::Grant(_)
-            | Op::Context { .. } => {
-                let (name, argc) = intrinsic_shape(op, program);
+            | Op::Grant(_) => {
+                let (name, argc) = intrinsic_shape(op);
                 let at = self.stack.len().saturating_sub(argc);
                 let args = self.stack.split_off(at);
                 self.pending = Pending::Push;
@@ -1368,6 +1381,73 @@ impl Vm {
             func: f,
             upvalues: ups.into_boxed_slice(),
         })))
+    }
+
+    /// `context.method(args)`.
+    fn context_op(&mut self, method: &str, args: &[Value]) -> Result<Value, RtError> {
+        let text = |v: &Value, program: &Program| -> Result<String, RtError> {
+            if crate::value::contains_identity(v) {
+                return Err(RtError::identity(
+                    "an Identity cannot be put into the context",
+                ));
+            }
+            crate::display::display(v, program)
+        };
+        let arg = args.first().cloned().unwrap_or_default();
+        match method {
+            "system" => {
+                let t = text(&arg, &self.program)?;
+                self.context.push_system(t)?;
+                Ok(Value::Null)
+            }
+            "append" => {
+                let t = text(&arg, &self.program)?;
+                self.context.append(t)?;
+                Ok(Value::Null)
+            }
+            "budget" => match arg.as_num() {
+                Some(n)
+                    if n.is_finite() && n >= 1.0 && n.fract() == 0.0 && n <= u32::MAX as f64 =>
+                {
+                    self.context.set_budget(n as u32)?;
+                    Ok(Value::Null)
+                }
+                _ => Err(RtError::value_error(
+                    "context.budget takes a whole number of tokens, at least 1",
+                )),
+            },
+            "policy" => match arg.as_str() {
+                Some("evict") => {
+                    self.context.policy = crate::context::Policy::Evict;
+                    Ok(Value::Null)
+                }
+                Some("summarize") => {
+                    self.context.policy = crate::context::Policy::Summarize;
+                    Ok(Value::Null)
+                }
+                _ => Err(RtError::value_error(
+                    "context.policy takes \"evict\" or \"summarize\"",
+                )),
+            },
+            "tokens" => Ok(Value::Num(self.context.tokens() as f64)),
+            "entries" => Ok(Value::list(
+                self.context
+                    .render()
+                    .map(|(tier, e)| {
+                        let mut m = Map::default();
+                        m.insert("tier".into(), Value::str(tier.name()));
+                        m.insert("text".into(), Value::str(e.text.as_str()));
+                        m.insert("tokens".into(), Value::Num(f64::from(e.tokens)));
+                        Value::map(m)
+                    })
+                    .collect(),
+            )),
+            "clear" => {
+                self.context.clear();
+                Ok(Value::Null)
+            }
+            other => Err(RtError::internal(format!("unknown context method {other}"))),
+        }
     }
 
     fn remember(&mut self, k: Value, v: Value) -> Result<(), RtError> {
@@ -1870,7 +1950,7 @@ fn memory_key(k: &Value) -> Result<String, RtError> {
 }
 
 /// The effect name and argument count of a process/inference/capability op.
-fn intrinsic_shape(op: Op, p: &Program) -> (&'static str, usize) {
+fn intrinsic_shape(op: Op) -> (&'static str, usize) {
     match op {
         Op::Spawn { link: false } => ("spawn", 1),
         Op::Spawn { link: true } => ("spawn_link", 1),
@@ -1879,18 +1959,6 @@ fn intrinsic_shape(op: Op, p: &Program) -> (&'static str, usize) {
         Op::Send => ("send", 2),
         Op::Receive { timeout } => ("receive", usize::from(timeout)),
         Op::Grant(_) => ("grant", 1),
-        Op::Context { method, argc } => (
-            match p.str_const(method) {
-                "system" => "context.system",
-                "append" => "context.append",
-                "budget" => "context.budget",
-                "policy" => "context.policy",
-                "tokens" => "context.tokens",
-                "entries" => "context.entries",
-                _ => "context.clear",
-            },
-            argc as usize,
-        ),
         _ => ("unknown", 0),
     }
 }
