@@ -191,6 +191,16 @@ pub fn compare(op: Cmp, a: &Value, b: &Value) -> RtResult<Value> {
     Ok(Value::Bool(r).with_confidence(conf))
 }
 
+/// `a == b` and the work it took (value pairs compared).
+pub fn equal_work(a: &Value, b: &Value) -> RtResult<(Value, usize)> {
+    if matches!(a.plain(), Value::Identity(_)) || matches!(b.plain(), Value::Identity(_)) {
+        return Err(RtError::identity("identities cannot be compared"));
+    }
+    let conf = a.confidence().min(b.confidence());
+    let (eq, work) = crate::value::values_equal_work(a, b);
+    Ok((Value::Bool(eq).with_confidence(conf), work))
+}
+
 pub fn equal(a: &Value, b: &Value) -> RtResult<Value> {
     if matches!(a.plain(), Value::Identity(_)) || matches!(b.plain(), Value::Identity(_)) {
         return Err(RtError::identity("identities cannot be compared"));
@@ -416,9 +426,16 @@ fn make_mut_struct(s: &mut Rc<StructValue>) -> &mut StructValue {
 }
 
 /// Whether `v` is a value of type `ty` (deep: list elements, map values).
-pub fn conforms(v: &Value, ty: &Ty, _p: &Program) -> bool {
+pub fn conforms(v: &Value, ty: &Ty, p: &Program) -> bool {
+    conforms_work(v, ty, p).0
+}
+
+/// [`conforms`] and the number of values it checked.
+pub fn conforms_work(v: &Value, ty: &Ty, _p: &Program) -> (bool, usize) {
+    let mut visited = 0usize;
     let mut work = vec![(v, ty)];
     while let Some((v, ty)) = work.pop() {
+        visited += 1;
         let v = v.plain();
         let ok = match ty {
             Ty::Any => true,
@@ -457,10 +474,10 @@ pub fn conforms(v: &Value, ty: &Ty, _p: &Program) -> bool {
             },
         };
         if !ok {
-            return false;
+            return (false, visited);
         }
     }
-    true
+    (true, visited)
 }
 
 /// Describe what in `v` does not fit `ty` (after `conforms` said it does not):

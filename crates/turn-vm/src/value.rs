@@ -274,8 +274,16 @@ impl Value {
 /// Closures compare by identity. Identities must be rejected by the caller.
 /// Iterative, so arbitrarily deep values cannot overflow the stack.
 pub fn values_equal(a: &Value, b: &Value) -> bool {
+    values_equal_work(a, b).0
+}
+
+/// [`values_equal`] and the number of value pairs it compared (the VM
+/// charges steps for the work).
+pub fn values_equal_work(a: &Value, b: &Value) -> (bool, usize) {
+    let mut visited = 0usize;
     let mut work = vec![(a, b)];
     while let Some((a, b)) = work.pop() {
+        visited += 1;
         let same = match (a.plain(), b.plain()) {
             (Value::Null, Value::Null) => true,
             (Value::Bool(x), Value::Bool(y)) => x == y,
@@ -284,7 +292,7 @@ pub fn values_equal(a: &Value, b: &Value) -> bool {
             (Value::List(x), Value::List(y)) => {
                 if !Rc::ptr_eq(x, y) {
                     if x.len() != y.len() {
-                        return false;
+                        return (false, visited);
                     }
                     work.extend(x.iter().zip(y.iter()));
                 }
@@ -293,12 +301,12 @@ pub fn values_equal(a: &Value, b: &Value) -> bool {
             (Value::Map(x), Value::Map(y)) => {
                 if !Rc::ptr_eq(x, y) {
                     if x.len() != y.len() {
-                        return false;
+                        return (false, visited);
                     }
                     for (k, v) in x.iter() {
                         match y.get(k) {
                             Some(w) => work.push((v, w)),
-                            None => return false,
+                            None => return (false, visited),
                         }
                     }
                 }
@@ -306,7 +314,7 @@ pub fn values_equal(a: &Value, b: &Value) -> bool {
             }
             (Value::Struct(x), Value::Struct(y)) => {
                 if x.sid != y.sid {
-                    return false;
+                    return (false, visited);
                 }
                 work.extend(x.fields.iter().zip(y.fields.iter()));
                 true
@@ -319,10 +327,10 @@ pub fn values_equal(a: &Value, b: &Value) -> bool {
             _ => false,
         };
         if !same {
-            return false;
+            return (false, visited);
         }
     }
-    true
+    (true, visited)
 }
 
 /// Dropping a deeply nested value must not recurse once per level: values

@@ -860,6 +860,9 @@ impl Vm {
             Op::Gt => Cmp::Gt,
             _ => Cmp::Ge,
         };
+        if let (Value::Str(x), Value::Str(y)) = (a.plain(), b.plain()) {
+            self.charge(x.len().min(y.len()) / 4096)?;
+        }
         let v = compare(c, &a, &b)?;
         self.stack.push(v);
         Ok(())
@@ -955,7 +958,12 @@ impl Vm {
             Op::Eq | Op::Ne => {
                 let b = pop!();
                 let a = pop!();
-                let v = ops::equal(&a, &b)?;
+                let (v, work) = ops::equal_work(&a, &b)?;
+                let text = match (a.plain(), b.plain()) {
+                    (Value::Str(x), Value::Str(y)) => x.len().min(y.len()),
+                    _ => 0,
+                };
+                self.charge(work / 256 + text / 4096)?;
                 self.stack.push(if op == Op::Ne { not(v) } else { v });
             }
             Op::Similar => {
@@ -1045,6 +1053,10 @@ impl Vm {
             Op::GetIndex => {
                 let i = pop!();
                 let b = pop!();
+                // Finding the i-th character walks the string.
+                if let Value::Str(s) = b.plain() {
+                    self.charge(s.len() / 4096)?;
+                }
                 let v = ops::get_index(&b, &i, program)?;
                 self.stack.push(v);
             }
@@ -1107,7 +1119,9 @@ impl Vm {
                     return Err(RtError::internal("bad type constant"));
                 };
                 let v = self.stack.last().cloned().unwrap_or_default();
-                if !conforms(&v, t, program) {
+                let (ok, work) = ops::conforms_work(&v, t, program);
+                self.charge(work / 256)?;
+                if !ok {
                     return Err(RtError::type_error(format!(
                         "{} expects `{}`, found {}",
                         CheckSite::from_u8(site).describe(),
@@ -1524,6 +1538,9 @@ impl Vm {
             self.stack.push(Value::Bool(old.is_some()));
             return Ok(None);
         }
+        // A native may read all of its arguments: charge for their size.
+        let read: usize = self.stack[callee_at + 1..].iter().map(shallow_size).sum();
+        self.charge(read / 4096)?;
         let program = self.program.clone();
         let mut cx = NativeCx {
             program: &program,
@@ -1870,6 +1887,17 @@ pub(crate) fn native_display_name(name: &str) -> String {
     {
         Some((module, f)) => format!("{module}.{f}"),
         None => name.to_string(),
+    }
+}
+
+/// Bytes a value holds at its top level (what a scan of it reads).
+fn shallow_size(v: &Value) -> usize {
+    match v.plain() {
+        Value::Str(s) => s.len(),
+        Value::List(l) => l.len() * 16,
+        Value::Map(m) => m.len() * 48,
+        Value::Vector(x) => x.len() * 8,
+        _ => 0,
     }
 }
 

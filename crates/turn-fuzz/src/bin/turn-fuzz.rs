@@ -13,8 +13,9 @@
 //! progress every ten seconds. On a failure it minimizes the input (delta
 //! debugging, keeping the failure's signature), writes it and a report to
 //! `<corpus>/crashes/`, and exits 1 — unless `--skip-known` is given, in
-//! which case failures whose signature is already in `crashes/` are counted
-//! and skipped, and new ones are recorded and then skipped too.
+//! which case failures with the signature of an open bug (a file in
+//! `crashes/` that still fails, checked at startup) are counted and
+//! skipped, and new ones are recorded and then skipped too.
 
 use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::{Config as RunnerConfig, RngAlgorithm, TestRng, TestRunner};
@@ -391,24 +392,27 @@ impl Stats {
     }
 }
 
-/// Signatures already recorded in `crashes/` (from each report's first
-/// line, `signature: …`).
-fn known_signatures(crashes: &Path) -> HashSet<String> {
+/// Signatures of the open bugs recorded in `crashes/`: a crash file that
+/// still fails contributes its failure's signature (and the one its report
+/// names, `signature: …` on the first line). A fixed bug's signature is not
+/// known any more, so a regression or a variant of it is recorded anew.
+fn known_signatures(crashes: &Path, sup: &mut Supervisor) -> HashSet<String> {
     let mut known = HashSet::new();
-    let Ok(entries) = std::fs::read_dir(crashes) else {
-        return known;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.extension().is_some_and(|x| x == "txt") {
-            if let Ok(text) = std::fs::read_to_string(&p) {
-                if let Some(sig) = text
-                    .lines()
-                    .next()
-                    .and_then(|l| l.strip_prefix("signature: "))
-                {
-                    known.insert(sig.to_string());
-                }
+    let mut files = Vec::new();
+    collect(crashes, &[], &mut files);
+    for tn in files {
+        let Ok(text) = std::fs::read(&tn).map(|b| String::from_utf8_lossy(&b).into_owned()) else {
+            continue;
+        };
+        if let Err(f) = sup.check(&text) {
+            known.insert(f.signature());
+            let report = std::fs::read_to_string(tn.with_extension("txt")).unwrap_or_default();
+            if let Some(sig) = report
+                .lines()
+                .next()
+                .and_then(|l| l.strip_prefix("signature: "))
+            {
+                known.insert(sig.to_string());
             }
         }
     }
@@ -429,13 +433,14 @@ fn load_corpus(dir: &Path) -> Vec<String> {
 fn fuzz(opts: &Options) -> ExitCode {
     let crashes = opts.corpus.join("crashes");
     let corpus = load_corpus(&opts.corpus);
+    let mut sup = Supervisor::new(exe(), opts.config());
     let mut known = if opts.skip_known {
-        known_signatures(&crashes)
+        known_signatures(&crashes, &mut sup)
     } else {
         HashSet::new()
     };
     println!(
-        "turn-fuzz: seed {} | {} corpus files from {} | {} known failure signatures | {} s | limits {:?}",
+        "turn-fuzz: seed {} | {} corpus files from {} | {} signatures of open bugs | {} s | limits {:?}",
         opts.seed,
         corpus.len(),
         opts.corpus.display(),
@@ -454,7 +459,6 @@ fn fuzz(opts: &Options) -> ExitCode {
             }
         }
     }
-    let mut sup = Supervisor::new(exe(), opts.config());
     let mut stats = Stats::default();
     let start = Instant::now();
     let deadline = start + Duration::from_secs(opts.seconds);
