@@ -346,29 +346,10 @@ impl Vm {
                         }
                         self.stack.push(v);
                     }
-                    Op::LoadUpval(i) => {
-                        let ups = self
-                            .frames
-                            .last()
-                            .map(|f| &f.closure.upvalues[..])
-                            .unwrap_or(&[]);
-                        match ups.get(i as usize) {
-                            Some(c) => {
-                                let v = c.borrow().clone();
-                                if matches!(v, Value::Undefined) {
-                                    break undefined(&format!(
-                                        "`{}`",
-                                        func.upvalue_names
-                                            .get(i as usize)
-                                            .map(String::as_str)
-                                            .unwrap_or("?")
-                                    ));
-                                }
-                                self.stack.push(v);
-                            }
-                            None => break RtError::internal("bad upvalue index"),
-                        }
-                    }
+                    Op::LoadUpval(i) => match self.upvalue(func, i) {
+                        Ok(v) => self.stack.push(v),
+                        Err(e) => break e,
+                    },
                     Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Rem => {
                         let n = self.stack.len();
                         if n >= 2 {
@@ -681,29 +662,10 @@ impl Vm {
                             continue 'frames;
                         }
                         let callee = match op {
-                            Op::CallUpval { idx, .. } => {
-                                let ups = self
-                                    .frames
-                                    .last()
-                                    .map(|f| &f.closure.upvalues[..])
-                                    .unwrap_or(&[]);
-                                match ups.get(idx as usize) {
-                                    Some(c) => {
-                                        let v = c.borrow().clone();
-                                        if matches!(v, Value::Undefined) {
-                                            break undefined(&format!(
-                                                "`{}`",
-                                                func.upvalue_names
-                                                    .get(idx as usize)
-                                                    .map(String::as_str)
-                                                    .unwrap_or("?")
-                                            ));
-                                        }
-                                        v
-                                    }
-                                    None => break RtError::internal("bad upvalue index"),
-                                }
-                            }
+                            Op::CallUpval { idx, .. } => match self.upvalue(func, idx) {
+                                Ok(v) => v,
+                                Err(e) => break e,
+                            },
                             Op::CallLocal { slot, .. } => self.stack[base + slot as usize].clone(),
                             _ => Value::Null,
                         };
@@ -760,6 +722,27 @@ impl Vm {
                 return out;
             }
         }
+    }
+
+    /// The value of upvalue `i` of the running closure (`func` is its
+    /// function); reading a hoisted function before its `let` is an error.
+    #[inline]
+    fn upvalue(&self, func: &turn_bytecode::Function, i: u16) -> Result<Value, RtError> {
+        let cell = self
+            .frames
+            .last()
+            .and_then(|f| f.closure.upvalues.get(i as usize))
+            .ok_or_else(|| RtError::internal("bad upvalue index"))?;
+        let v = cell.borrow().clone();
+        if matches!(v, Value::Undefined) {
+            let name = func
+                .upvalue_names
+                .get(i as usize)
+                .map(String::as_str)
+                .unwrap_or("?");
+            return Err(undefined(&format!("`{name}`")));
+        }
+        Ok(v)
     }
 
     /// The step budget or the step limit ran out at instruction `at`.
