@@ -404,6 +404,8 @@ impl Vm {
                             break e;
                         }
                     }
+                    // This arm and the next are alike on purpose: merged into one
+                    // they cost ~10% more instructions on calls-heavy code.
                     Op::LocalConstOp { slot, k, op: b } => {
                         let x = &self.stack[base + slot as usize];
                         let y = consts.get(k as usize);
