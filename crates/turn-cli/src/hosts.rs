@@ -1,35 +1,27 @@
 //! Hosts that answer a process's effects.
 
 use std::io::Write;
-use turn_bytecode::{Program, Ty};
-use turn_runtime::{Host, Inference};
-use turn_vm::{RtError, Value};
+use std::rc::Rc;
+use turn_bytecode::Program;
+use turn_runtime::{ready, Host, Inference, Started};
+use turn_vm::{Effect, RtError, Value};
 
 /// `Ok`: the provider; `Err`: why there is none (raised at the `infer`).
 pub type Configured = Result<Inference, String>;
 
-fn infer_in(
-    inference: &mut Configured,
-    program: &Program,
-    ty: &Ty,
-    prompt: &str,
-    context: &[(turn_vm::context::Tier, String)],
-) -> Result<Value, RtError> {
+/// Start an `infer` with the configured provider (or fail with why there is none).
+fn start_infer(inference: &Configured, program: &Rc<Program>, effect: Effect) -> Started {
+    let Effect::Infer {
+        ty,
+        prompt,
+        context,
+    } = effect
+    else {
+        return ready(Err(RtError::internal("not an infer effect")));
+    };
     match inference {
-        Ok(i) => i.infer_in_context(program, ty, prompt, context),
-        Err(why) => Err(RtError::new("provider", why.clone())),
-    }
-}
-
-fn infer_with(
-    inference: &mut Configured,
-    program: &Program,
-    ty: &Ty,
-    prompt: &str,
-) -> Result<Value, RtError> {
-    match inference {
-        Ok(i) => i.infer(program, ty, prompt),
-        Err(why) => Err(RtError::new("provider", why.clone())),
+        Ok(i) => i.start(program.clone(), ty, prompt, &context),
+        Err(why) => ready(Err(RtError::new("provider", why.clone()))),
     }
 }
 
@@ -52,17 +44,20 @@ impl Default for SystemHost {
 }
 
 impl Host for SystemHost {
-    fn infer(&mut self, program: &Program, ty: &Ty, prompt: &str) -> Result<Value, RtError> {
-        infer_with(&mut self.inference, program, ty, prompt)
-    }
-    fn infer_in_context(
-        &mut self,
-        program: &Program,
-        ty: &Ty,
-        prompt: &str,
-        context: &[(turn_vm::context::Tier, String)],
-    ) -> Result<Value, RtError> {
-        infer_in(&mut self.inference, program, ty, prompt, context)
+    fn start(&mut self, program: &Rc<Program>, effect: Effect, key: &str) -> Started {
+        let _ = key;
+        match effect {
+            Effect::Infer { .. } => start_infer(&self.inference, program, effect),
+            // Sleeps (and receive timeouts) of many processes overlap.
+            Effect::Sleep { seconds } => Box::pin(async move {
+                if seconds.is_finite() && seconds > 0.0 {
+                    tokio::time::sleep(std::time::Duration::from_secs_f64(seconds.min(86_400.0)))
+                        .await;
+                }
+                Ok(Value::Null)
+            }),
+            other => ready(self.perform(program, other)),
+        }
     }
     fn print(&mut self, text: &str) {
         let mut out = std::io::stdout().lock();
@@ -110,20 +105,19 @@ impl Default for TestHost {
 }
 
 impl Host for TestHost {
-    fn infer(&mut self, program: &Program, ty: &Ty, prompt: &str) -> Result<Value, RtError> {
-        infer_with(&mut self.inference, program, ty, prompt)
-    }
-    fn infer_in_context(
-        &mut self,
-        program: &Program,
-        ty: &Ty,
-        prompt: &str,
-        context: &[(turn_vm::context::Tier, String)],
-    ) -> Result<Value, RtError> {
-        infer_in(&mut self.inference, program, ty, prompt, context)
+    fn start(&mut self, program: &Rc<Program>, effect: Effect, key: &str) -> Started {
+        let _ = key;
+        match effect {
+            Effect::Infer { .. } => start_infer(&self.inference, program, effect),
+            other => ready(self.perform(program, other)),
+        }
     }
     fn print(&mut self, text: &str) {
         self.output.push(text.to_string());
+    }
+    /// Notices are part of the recorded output (`turn: …`), so tests see them.
+    fn notice(&mut self, text: &str) {
+        self.output.push(format!("turn: {text}"));
     }
     fn now(&mut self) -> f64 {
         self.clock

@@ -23,8 +23,8 @@ pub fn run_program(
     limits: Limits,
     host: &mut dyn Host,
 ) -> Result<RunResult, turn_vm::RtError> {
-    let mut vm = Vm::new(Rc::new(program), turn_runtime::builtins(), limits)?;
-    Ok(turn_runtime::run(&mut vm, host))
+    let vm = Vm::new(Rc::new(program), turn_runtime::builtins(), limits)?;
+    turn_runtime::run(vm, host)
 }
 
 /// Whether any function of the program contains an `infer` (so a provider

@@ -184,7 +184,7 @@ fn run(file: &str, limits: Limits, args: &InferArgs) -> ExitCode {
     let result = turn_cli::run_program(program, limits, &mut host);
     if args.stats {
         if let Ok(i) = &host.inference {
-            eprint!("{}", i.stats.render());
+            eprint!("{}", i.stats.borrow().render());
         }
     }
     match result {
@@ -203,6 +203,10 @@ fn run(file: &str, limits: Limits, args: &InferArgs) -> ExitCode {
         Ok(RunResult::Failed(u)) => {
             eprint!("{}", report::render_uncaught(&u, &shown));
             ExitCode::from(2)
+        }
+        Ok(RunResult::Waiting { tool, .. }) => {
+            eprintln!("waiting for the external tool `{tool}` (run with --id to supply it later)");
+            ExitCode::SUCCESS
         }
         Ok(RunResult::Suspended) => {
             eprintln!("suspended (durable runs with `--id` come with the process runtime)");

@@ -137,6 +137,10 @@ pub fn observe(root: &Path, path: &Path, checkpointing: bool) -> String {
             out.push_str("-- suspended\n");
             0
         }
+        Ok(RunResult::Waiting { pid, tool }) => {
+            out.push_str(&format!("-- waiting\n<pid {pid}> for `{tool}`\n"));
+            0
+        }
         Err(e) => {
             out.push_str(&format!("-- error\n{}: {}\n", e.kind, e.message));
             2

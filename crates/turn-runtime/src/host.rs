@@ -1,12 +1,66 @@
-//! The outside world as one process sees it.
+//! The outside world as the processes see it.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
 use turn_bytecode::{Program, Ty};
-use turn_vm::{RtError, Uncaught, Value};
+use turn_vm::{Effect, RtError, Uncaught, Value};
 
-/// Answers a process's effects. The CLI's host prints to stdout and reads
-/// the system clock; the test host records output and is deterministic.
+/// An effect under way: resolves to its answer. Effects of different
+/// processes run concurrently on the scheduler's thread.
+pub type Started = Pin<Box<dyn Future<Output = Result<Value, RtError>>>>;
+
+/// A ready answer.
+pub fn ready(answer: Result<Value, RtError>) -> Started {
+    Box::pin(std::future::ready(answer))
+}
+
+/// Answers the processes' effects. [`Host::start`] is the one entry point
+/// the scheduler uses; its default performs the synchronous methods below,
+/// so a simple host only implements those. The CLI's host overrides `start`
+/// to sleep and call models asynchronously.
 pub trait Host {
     fn print(&mut self, text: &str);
+    /// Something the runtime reports besides the program's output (children
+    /// stopped when main returned, an unlinked child that failed).
+    fn notice(&mut self, text: &str) {
+        eprintln!("turn: {text}");
+    }
+    /// Begin an effect. `key` is stable across resumes of a durable run (an
+    /// idempotency key for tools).
+    fn start(&mut self, program: &Rc<Program>, effect: Effect, key: &str) -> Started {
+        let _ = key;
+        ready(self.perform(program, effect))
+    }
+    /// Tools whose answer is supplied later (`turn resume ID --result JSON`).
+    fn is_external(&self, tool: &str) -> bool {
+        let _ = tool;
+        false
+    }
+    /// Perform an effect now (the default behind `start`).
+    fn perform(&mut self, program: &Program, effect: Effect) -> Result<Value, RtError> {
+        Ok(match effect {
+            Effect::Tool { name, arg } => self.tool(program, &name, arg)?,
+            Effect::Now => Value::Num(self.now()),
+            Effect::Sleep { seconds } => {
+                self.sleep(seconds);
+                Value::Null
+            }
+            Effect::Random => Value::Num(self.random()),
+            Effect::Infer {
+                ty,
+                prompt,
+                context,
+            } => self.infer_in_context(program, &ty, &prompt, &context)?,
+            Effect::Embed { texts } => crate::embed::embed_all(&texts),
+            other => {
+                return Err(RtError::new(
+                    "unsupported",
+                    format!("`{}` is not available in this host", other.name()),
+                ))
+            }
+        })
+    }
     /// A host tool called with `call("name", arg)`.
     fn tool(&mut self, program: &Program, name: &str, arg: Value) -> Result<Value, RtError> {
         let _ = (program, arg);
@@ -48,6 +102,12 @@ pub trait Host {
 pub enum RunResult {
     Done(Value),
     Failed(Box<Uncaught>),
-    /// Stopped at `suspend;`.
+    /// Stopped at `suspend;` (a checkpoint was taken).
     Suspended,
+    /// Stopped because every process is waiting and at least one waits for
+    /// an external tool's result.
+    Waiting {
+        pid: u64,
+        tool: String,
+    },
 }

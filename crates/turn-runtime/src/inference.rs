@@ -1,6 +1,8 @@
 //! Answering `infer` effects: the configured provider, the validation loop
 //! of `turn-infer`, `--trace` output and `--stats` accounting.
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::time::Duration;
 use turn_bytecode::{Program, Ty};
 use turn_infer::engine::{self, Options, Target, TraceEvent};
@@ -73,134 +75,128 @@ impl InferStats {
     }
 }
 
-/// A provider plus what is needed to drive it from synchronous code.
+/// A provider plus what is needed to drive it: options, `--trace`, and the
+/// `--stats` accounting shared by every call under way.
 pub struct Inference {
-    runtime: tokio::runtime::Runtime,
-    provider: Box<dyn Provider>,
+    provider: Rc<dyn Provider>,
     pub options: Options,
     /// Print each request and answer to stderr.
     pub trace: bool,
-    pub stats: InferStats,
-    /// JSON Schemas of the types asked for so far (a program asks for few).
-    schemas: Vec<(Ty, serde_json::Value)>,
+    pub stats: Rc<RefCell<InferStats>>,
 }
 
 impl Inference {
     pub fn new(provider: Box<dyn Provider>, options: Options) -> Result<Inference, String> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the I/O runtime: {e}"))?;
         Ok(Inference {
-            runtime,
-            provider,
+            provider: Rc::from(provider),
             options,
             trace: false,
-            stats: InferStats::default(),
-            schemas: Vec::new(),
+            stats: Rc::default(),
         })
     }
 
-    /// Answer one `infer` (without context).
-    pub fn infer(&mut self, program: &Program, ty: &Ty, prompt: &str) -> Result<Value, RtError> {
-        self.infer_in_context(program, ty, prompt, &[])
-    }
-
-    /// Answer one `infer`, sending the rendered context: the system tier as
+    /// Begin one `infer`, sending the rendered context: the system tier as
     /// one system message, the episodic and working tiers (oldest first) as
-    /// one user message before the prompt.
-    pub fn infer_in_context(
-        &mut self,
-        program: &Program,
-        ty: &Ty,
-        prompt: &str,
+    /// one user message before the prompt. Many may be under way at once.
+    pub fn start(
+        &self,
+        program: Rc<Program>,
+        ty: Ty,
+        prompt: String,
         context: &[(turn_vm::context::Tier, String)],
-    ) -> Result<Value, RtError> {
-        use turn_vm::context::Tier;
-        let mut messages = Vec::new();
-        let system: Vec<&str> = context
-            .iter()
-            .filter(|(t, _)| *t == Tier::System)
-            .map(|(_, s)| s.as_str())
-            .collect();
-        if !system.is_empty() {
-            messages.push(turn_infer::Message::system(system.join("\n\n")));
-        }
-        let notes: Vec<&str> = context
-            .iter()
-            .filter(|(t, _)| *t != Tier::System)
-            .map(|(_, s)| s.as_str())
-            .collect();
-        if !notes.is_empty() {
-            messages.push(turn_infer::Message::user(format!(
-                "Context, oldest first:\n\n{}",
-                notes.join("\n\n")
-            )));
-        }
-        if !self.schemas.iter().any(|(t, _)| t == ty) {
-            self.schemas
-                .push((ty.clone(), turn_sema::schema_for(ty, &program.structs)));
-        }
-        let schema = self.schemas.iter().find(|(t, _)| t == ty).map(|(_, s)| s);
-        let target = Target {
-            ty,
-            structs: &program.structs,
-        };
-        let type_name = target.name();
+    ) -> crate::Started {
+        let messages = messages(context);
+        let provider = self.provider.clone();
+        let options = self.options.clone();
+        let stats = self.stats.clone();
         let trace = self.trace;
-        let mut on_event = |e: TraceEvent<'_>| {
-            if trace {
-                eprint!("{}", render_event(&e));
+        Box::pin(async move {
+            let schema = turn_sema::schema_for(&ty, &program.structs);
+            let target = Target {
+                ty: &ty,
+                structs: &program.structs,
+            };
+            let type_name = target.name();
+            let mut on_event = |e: TraceEvent<'_>| {
+                if trace {
+                    eprint!("{}", render_event(&e));
+                }
+            };
+            let result = engine::infer_with_schema(
+                provider.as_ref(),
+                &target,
+                Some(&schema),
+                messages,
+                &prompt,
+                &options,
+                &mut on_event,
+            )
+            .await;
+            let name = provider.name().to_string();
+            let mut stats = stats.borrow_mut();
+            match result {
+                Ok(out) => {
+                    stats.calls.push(InferCall {
+                        type_name,
+                        provider: name,
+                        model: out.model.clone(),
+                        attempts: out.attempts,
+                        usage: out.usage,
+                        latency: out.latency,
+                        confidence: Some(out.confidence.value),
+                        ok: true,
+                    });
+                    Ok(out.value)
+                }
+                Err(e) => {
+                    let (attempts, usage) = match &e {
+                        InferError::Invalid {
+                            attempts, usage, ..
+                        }
+                        | InferError::Provider {
+                            attempts, usage, ..
+                        } => (*attempts, *usage),
+                    };
+                    stats.calls.push(InferCall {
+                        type_name,
+                        provider: name,
+                        model: None,
+                        attempts,
+                        usage,
+                        latency: Duration::ZERO,
+                        confidence: None,
+                        ok: false,
+                    });
+                    Err(to_rt_error(e))
+                }
             }
-        };
-        let provider = self.provider.as_ref();
-        let result = self.runtime.block_on(engine::infer_with_schema(
-            provider,
-            &target,
-            schema,
-            messages,
-            prompt,
-            &self.options,
-            &mut on_event,
-        ));
-        let name = provider.name().to_string();
-        match result {
-            Ok(out) => {
-                self.stats.calls.push(InferCall {
-                    type_name,
-                    provider: name,
-                    model: out.model.clone(),
-                    attempts: out.attempts,
-                    usage: out.usage,
-                    latency: out.latency,
-                    confidence: Some(out.confidence.value),
-                    ok: true,
-                });
-                Ok(out.value)
-            }
-            Err(e) => {
-                let (attempts, usage) = match &e {
-                    InferError::Invalid {
-                        attempts, usage, ..
-                    }
-                    | InferError::Provider {
-                        attempts, usage, ..
-                    } => (*attempts, *usage),
-                };
-                self.stats.calls.push(InferCall {
-                    type_name,
-                    provider: name,
-                    model: None,
-                    attempts,
-                    usage,
-                    latency: Duration::ZERO,
-                    confidence: None,
-                    ok: false,
-                });
-                Err(to_rt_error(e))
-            }
-        }
+        })
     }
+}
+
+fn messages(context: &[(turn_vm::context::Tier, String)]) -> Vec<turn_infer::Message> {
+    use turn_vm::context::Tier;
+    let mut messages = Vec::new();
+    let system: Vec<&str> = context
+        .iter()
+        .filter(|(t, _)| *t == Tier::System)
+        .map(|(_, s)| s.as_str())
+        .collect();
+    if !system.is_empty() {
+        messages.push(turn_infer::Message::system(system.join("\n\n")));
+    }
+    let notes: Vec<&str> = context
+        .iter()
+        .filter(|(t, _)| *t != Tier::System)
+        .map(|(_, s)| s.as_str())
+        .collect();
+    if !notes.is_empty() {
+        messages.push(turn_infer::Message::user(format!(
+            "Context, oldest first:\n\n{}",
+            notes.join("\n\n")
+        )));
+    }
+    messages
 }
 
 /// `infer` failures as catchable Turn errors: kind `infer` when no answer

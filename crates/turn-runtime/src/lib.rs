@@ -3,21 +3,31 @@
 //! - [`builtins`] is the global table (std natives, then VM-owned builtins)
 //!   that programs are compiled against and VMs run with.
 //! - [`compile_options`] configures the compiler with it.
-//! - [`run`] is the universal loop for one process: run the VM until it
-//!   returns, fails or asks for an effect; answer the effect through a
-//!   [`Host`]; resume. Processes, the effect log, checkpoints and replay grow
-//!   here (see ARCHITECTURE.md).
+//! - [`System`] is the scheduler of a run's processes ([`scheduler`]): the
+//!   universal loop (run a VM until it returns, fails or asks for an effect;
+//!   answer the effect; resume) for many processes at once, with every
+//!   answer logged through a [`Journal`] before a process sees it, replay
+//!   from a log, and checkpoints of the whole system ([`checkpoint`]).
+//! - [`run`] runs a program with no log; the durable runs of the CLI
+//!   (`--id`, resume, replay, fork) drive a [`System`] against a store.
 
+pub mod answer;
+pub mod checkpoint;
+pub mod embed;
 mod host;
 pub mod inference;
+pub mod journal;
+pub mod scheduler;
 
-pub use host::{Host, RunResult};
+pub use host::{ready, Host, RunResult, Started};
 pub use inference::{InferStats, Inference};
+pub use journal::{AtEnd, Entry, Journal};
+pub use scheduler::{Options, Stop, System};
 
 use std::sync::OnceLock;
 use turn_compiler::CompileOptions;
 use turn_sema::Builtins;
-use turn_vm::{Effect, NativeDef, Outcome, RtError, Vm};
+use turn_vm::{NativeDef, RtError, Vm};
 
 /// The global builtin table: `turn_std::natives()` then `turn_vm::VM_NATIVES`.
 pub fn builtins() -> &'static [NativeDef] {
@@ -52,77 +62,68 @@ pub fn compile_options() -> CompileOptions {
     }
 }
 
-/// Run one process to completion, answering its effects through `host`.
-pub fn run(vm: &mut Vm, host: &mut dyn Host) -> RunResult {
-    loop {
-        match vm.run(0) {
-            Outcome::Done(v) => return RunResult::Done(v),
-            Outcome::Failed(u) => return RunResult::Failed(u),
-            Outcome::Preempted => continue,
-            Outcome::Effect(e) => {
-                let answer = answer(vm, host, e);
-                match answer {
-                    Ok(Some(v)) => vm.resume(Ok(v)),
-                    Ok(None) => return RunResult::Suspended,
-                    Err(err) => vm.resume(Err(err)),
-                }
-            }
-        }
+/// Run a program's main process (and every process it starts) to the end,
+/// answering effects through `host`, with no log.
+pub fn run(vm: Vm, host: &mut dyn Host) -> Result<RunResult, RtError> {
+    finish(drive(
+        &mut System::new(vm),
+        host,
+        &mut Journal::live(None),
+        &Options::default(),
+        None,
+    ))
+}
+
+/// Like [`run`], but the whole system is checkpointed, encoded, decoded and
+/// restored at every quiet delivery phase (each effect answered). Used by the
+/// conformance suite to prove checkpoints are exact: both runs must behave
+/// identically.
+pub fn run_checkpointing(vm: Vm, host: &mut dyn Host) -> Result<RunResult, RtError> {
+    let options = Options {
+        roundtrip: true,
+        ..Options::default()
+    };
+    finish(drive(
+        &mut System::new(vm),
+        host,
+        &mut Journal::live(None),
+        &options,
+        None,
+    ))
+}
+
+fn finish(stop: Stop) -> Result<RunResult, RtError> {
+    match stop {
+        Stop::Finished(r) => Ok(r),
+        Stop::Error(e) => Err(e),
+        Stop::LogEnded { position } => Err(RtError::new(
+            "log",
+            format!("the log ended at entry {position} before the run did"),
+        )),
+        Stop::Diverged(why) => Err(RtError::new("log", why)),
     }
 }
 
-/// Like [`run`], but at every effect the process is checkpointed, encoded,
-/// decoded and restored into a fresh VM before the effect is answered. Used
-/// by the conformance suite to prove checkpoints are exact: both runs must
-/// behave identically.
-pub fn run_checkpointing(mut vm: Vm, host: &mut dyn Host) -> Result<RunResult, RtError> {
-    loop {
-        match vm.run(0) {
-            Outcome::Done(v) => return Ok(RunResult::Done(v)),
-            Outcome::Failed(u) => return Ok(RunResult::Failed(u)),
-            Outcome::Preempted => continue,
-            Outcome::Effect(e) => {
-                let bytes = vm.checkpoint().encode();
-                let snap = turn_vm::Snapshot::decode(&bytes)?;
-                let program = vm.program().clone();
-                let limits = vm.limits.clone();
-                drop(vm);
-                vm = Vm::restore(program, builtins(), limits, &snap)?;
-                match answer(&vm, host, e) {
-                    Ok(Some(v)) => vm.resume(Ok(v)),
-                    Ok(None) => return Ok(RunResult::Suspended),
-                    Err(err) => vm.resume(Err(err)),
-                }
-            }
-        }
-    }
-}
-
-/// `Ok(None)` means: stop here (a durable suspension).
-fn answer(vm: &Vm, host: &mut dyn Host, e: Effect) -> Result<Option<turn_vm::Value>, RtError> {
-    Ok(Some(match e {
-        Effect::Print { text } => {
-            host.print(&text);
-            turn_vm::Value::Null
-        }
-        Effect::Tool { name, arg } => host.tool(vm.program(), &name, arg)?,
-        Effect::Now => turn_vm::Value::Num(host.now()),
-        Effect::Sleep { seconds } => {
-            host.sleep(seconds);
-            turn_vm::Value::Null
-        }
-        Effect::Random => turn_vm::Value::Num(host.random()),
-        Effect::Suspend => return Ok(None),
-        Effect::Infer {
-            ty,
-            prompt,
-            context,
-        } => host.infer_in_context(vm.program(), &ty, &prompt, &context)?,
-        Effect::Intrinsic { op, .. } => {
-            return Err(RtError::new(
-                "unsupported",
-                format!("`{op}` needs the process runtime, which this build does not have yet"),
+/// Drive `system` on a fresh single-threaded async runtime (effects of all
+/// processes run concurrently on it).
+pub fn drive(
+    system: &mut System,
+    host: &mut dyn Host,
+    journal: &mut Journal,
+    options: &Options,
+    checkpoints: Option<scheduler::CheckpointSink<'_>>,
+) -> Stop {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            return Stop::Error(RtError::new(
+                "internal",
+                format!("cannot start the I/O runtime: {e}"),
             ))
         }
-    }))
+    };
+    rt.block_on(system.drive(host, journal, options, checkpoints))
 }

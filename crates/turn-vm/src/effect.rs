@@ -30,6 +30,30 @@ pub enum Effect {
         prompt: String,
         context: Vec<(crate::context::Tier, String)>,
     },
+    /// `spawn f` / `spawn_link f`: start a process calling `func(args…)`;
+    /// answered with its `Pid`.
+    Spawn {
+        func: Value,
+        args: Vec<Value>,
+        link: bool,
+    },
+    /// `spawn_each(items, func)`: one linked child per item; answered with
+    /// the `List<Pid>`.
+    SpawnEach { items: Vec<Value>, func: Value },
+    /// `send to, msg` (`msg` already isolated); answered with whether the
+    /// target is alive.
+    Send { to: u64, msg: Value },
+    /// `receive` on an empty mailbox: answered with the next message, or
+    /// `null` when the timeout (seconds) passes first.
+    Receive { timeout: Option<f64> },
+    /// `gather pids` with children still running: answered with their
+    /// results in order once all have ended.
+    Gather { pids: Vec<u64> },
+    /// Stop a process (`std/supervisor`); answered with whether it was alive.
+    Stop { pid: u64 },
+    /// Embeddings of these texts (`embed`, `memory.search`): answered with a
+    /// `List` of `Vec`.
+    Embed { texts: Vec<String> },
     /// An operation a later layer implements (processes, inference,
     /// capabilities); the runtime answers it or raises a clear error.
     Intrinsic { op: &'static str, args: Vec<Value> },
@@ -46,6 +70,14 @@ impl Effect {
             Effect::Random => "math.random",
             Effect::Suspend => "suspend",
             Effect::Infer { .. } => "infer",
+            Effect::Spawn { link: false, .. } => "spawn",
+            Effect::Spawn { link: true, .. } => "spawn_link",
+            Effect::SpawnEach { .. } => "spawn_each",
+            Effect::Send { .. } => "send",
+            Effect::Receive { .. } => "receive",
+            Effect::Gather { .. } => "gather",
+            Effect::Stop { .. } => "stop",
+            Effect::Embed { .. } => "embed",
             Effect::Intrinsic { op, .. } => op,
         }
     }

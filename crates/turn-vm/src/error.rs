@@ -59,4 +59,51 @@ impl RtError {
     }
 }
 
+/// Every error kind the runtime raises.
+pub const KINDS: &[&str] = &[
+    "type",
+    "index",
+    "arithmetic",
+    "value",
+    "call",
+    "arity",
+    "limit",
+    "json",
+    "regex",
+    "throw",
+    "identity",
+    "internal",
+    "tool",
+    "infer",
+    "provider",
+    "unsupported",
+    "process",
+    "deadlock",
+    "checkpoint",
+    "log",
+    "context",
+    "confidence",
+    "module",
+    "field",
+    "key",
+    "net",
+    "fs",
+    "env",
+    "embed",
+    "killed",
+    "effect",
+];
+
+impl RtError {
+    /// The static kind named `kind` (read back from a checkpoint or a log);
+    /// an unknown name becomes `effect`.
+    pub fn kind_named(kind: &str) -> &'static str {
+        KINDS
+            .iter()
+            .find(|k| **k == kind)
+            .copied()
+            .unwrap_or("effect")
+    }
+}
+
 pub type RtResult<T> = Result<T, RtError>;

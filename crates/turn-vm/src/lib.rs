@@ -15,6 +15,7 @@ pub mod effect;
 pub mod error;
 pub mod native;
 pub mod ops;
+pub mod process;
 pub mod snapshot;
 pub mod value;
 mod vm;

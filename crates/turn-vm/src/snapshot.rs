@@ -21,7 +21,7 @@ use std::rc::Rc;
 use turn_bytecode::{Program, ProgramHash};
 
 /// Bumped when the encoding changes; older versions stay readable.
-pub const SNAPSHOT_VERSION: u32 = 1;
+pub const SNAPSHOT_VERSION: u32 = 2;
 
 /// A value: scalars inline, heap values by object id.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -111,6 +111,8 @@ pub enum SPending {
     None,
     Push,
     PushValue(SValue),
+    /// Format 2: push the first element of the answer.
+    First,
 }
 
 /// A process at an effect boundary.
@@ -133,6 +135,115 @@ pub struct Snapshot {
     pub pending: SPending,
     pub steps: u64,
     pub pid: u64,
+    /// Mailbox, links and exit messages (format 2).
+    pub links: SLinks,
+}
+
+/// A process's mailbox and links.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SLinks {
+    pub mailbox: Vec<SValue>,
+    pub parent: Option<u64>,
+    pub children: Vec<u64>,
+    pub exits: Vec<(u64, SValue)>,
+    pub effects: u64,
+    /// An error answer not yet raised: (kind, message, data, fatal).
+    pub pending_error: Option<(String, String, SValue, bool)>,
+}
+
+/// Format 1: a single process without mailbox or links.
+#[derive(Deserialize)]
+struct SnapshotV1 {
+    version: u32,
+    program: ProgramHash,
+    objects: Vec<SObj>,
+    cells: Vec<(u32, SValue)>,
+    stack: Vec<SValue>,
+    frames: Vec<SFrame>,
+    handlers: Vec<(u64, u64, u64)>,
+    modules: Vec<SModule>,
+    methods: Vec<(u32, u32, SValue)>,
+    memory: Vec<(String, SValue)>,
+    context: SContext,
+    pending: SPending,
+    steps: u64,
+    pid: u64,
+}
+
+impl From<SnapshotV1> for Snapshot {
+    fn from(o: SnapshotV1) -> Snapshot {
+        Snapshot {
+            version: o.version,
+            program: o.program,
+            objects: o.objects,
+            cells: o.cells,
+            stack: o.stack,
+            frames: o.frames,
+            handlers: o.handlers,
+            modules: o.modules,
+            methods: o.methods,
+            memory: o.memory,
+            context: o.context,
+            pending: o.pending,
+            steps: o.steps,
+            pid: o.pid,
+            links: SLinks::default(),
+        }
+    }
+}
+
+/// A value on its own, outside any process: effect answers in the log, and
+/// values copied between processes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Portable {
+    pub objects: Vec<SObj>,
+    pub cells: Vec<(u32, SValue)>,
+    pub root: SValue,
+}
+
+impl Portable {
+    pub fn of(v: &Value) -> Portable {
+        let mut e = Encoder::new();
+        let root = e.value(v);
+        let cells = e.finish_cells();
+        Portable {
+            objects: e.objects,
+            cells,
+            root,
+        }
+    }
+
+    pub fn to_value(&self, program: &Program) -> Result<Value, RtError> {
+        let objs = decode_objects(program, &self.objects, &self.cells)?;
+        get(&objs, &self.root)
+    }
+}
+
+/// A copy of `v` that shares no mutable state with it: captured variables
+/// (cells) inside closures are duplicated, sharing within the copy kept.
+/// Plain data (no closures) is immutable and returned as is.
+pub fn isolate(v: &Value, program: &Program) -> Result<Value, RtError> {
+    if !has_cells(v) {
+        return Ok(v.clone());
+    }
+    Portable::of(v).to_value(program)
+}
+
+fn has_cells(v: &Value) -> bool {
+    let mut work = vec![v];
+    while let Some(v) = work.pop() {
+        match v {
+            Value::Closure(c) if !c.upvalues.is_empty() => return true,
+            Value::Cell(_) => return true,
+            Value::List(l) => work.extend(l.iter()),
+            Value::Map(m) => work.extend(m.values()),
+            Value::Struct(s) => work.extend(s.fields.iter()),
+            Value::Uncertain(u) => work.push(&u.value),
+            Value::Error(e) => work.push(&e.data),
+            _ => {}
+        }
+    }
+    false
 }
 
 impl Snapshot {
@@ -149,13 +260,18 @@ impl Snapshot {
             .ok_or_else(|| RtError::new("checkpoint", "the checkpoint is truncated"))?;
         let version = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
         match version {
-            1 => postcard::from_bytes(body).map_err(|e| RtError::new("checkpoint", format!("the checkpoint is damaged: {e}"))),
+            1 => postcard::from_bytes::<SnapshotV1>(body).map(Snapshot::from).map_err(damaged),
+            2 => postcard::from_bytes(body).map_err(damaged),
             v => Err(RtError::new(
                 "checkpoint",
                 format!("checkpoint format {v} is newer than this turn understands (up to {SNAPSHOT_VERSION})"),
             )),
         }
     }
+}
+
+fn damaged(e: postcard::Error) -> RtError {
+    RtError::new("checkpoint", format!("the checkpoint is damaged: {e}"))
 }
 
 // ── encoding ──
@@ -201,6 +317,26 @@ fn children(v: &Value) -> Vec<Value> {
 }
 
 impl Encoder {
+    fn new() -> Encoder {
+        Encoder {
+            ids: HashMap::new(),
+            objects: Vec::new(),
+            cells: Vec::new(),
+        }
+    }
+
+    /// Encode the contents of every cell seen (last: they may reach objects
+    /// seen only through them) and return (cell id, content) pairs.
+    fn finish_cells(&mut self) -> Vec<(u32, SValue)> {
+        let mut i = 0;
+        while i < self.cells.len() {
+            let v = self.cells[i].1.clone();
+            self.visit(&v);
+            i += 1;
+        }
+        self.cells.iter().map(|(id, v)| (*id, self.sv(v))).collect()
+    }
+
     fn sv(&self, v: &Value) -> SValue {
         match v {
             Value::Null => SValue::Null,
@@ -316,11 +452,7 @@ impl Vm {
     /// The process's state now (call at an effect boundary: after `run`
     /// returned an effect and before `resume`).
     pub fn checkpoint(&self) -> Snapshot {
-        let mut e = Encoder {
-            ids: HashMap::new(),
-            objects: Vec::new(),
-            cells: Vec::new(),
-        };
+        let mut e = Encoder::new();
         let stack: Vec<SValue> = self.stack.iter().map(|v| e.value(v)).collect();
         let frames = self
             .frames
@@ -365,15 +497,29 @@ impl Vm {
             Pending::None => SPending::None,
             Pending::Push => SPending::Push,
             Pending::PushValue(v) => SPending::PushValue(e.value(v)),
+            Pending::First => SPending::First,
         };
-        // Cell contents last: they may reach objects seen only through them.
-        let mut i = 0;
-        while i < e.cells.len() {
-            let v = e.cells[i].1.clone();
-            e.visit(&v);
-            i += 1;
-        }
-        let cells = e.cells.iter().map(|(id, v)| (*id, e.sv(v))).collect();
+        let links = SLinks {
+            mailbox: self.links.mailbox.iter().map(|v| e.value(v)).collect(),
+            parent: self.links.parent,
+            children: self.links.children.clone(),
+            exits: self
+                .links
+                .exits
+                .iter()
+                .map(|(p, v)| (*p, e.value(v)))
+                .collect(),
+            effects: self.links.effects,
+            pending_error: self.pending_error.as_ref().map(|r| {
+                (
+                    r.kind.to_string(),
+                    r.message.clone(),
+                    e.value(&r.data),
+                    r.fatal,
+                )
+            }),
+        };
+        let cells = e.finish_cells();
         Snapshot {
             version: SNAPSHOT_VERSION,
             program: self.program.hash(),
@@ -409,6 +555,7 @@ impl Vm {
             pending,
             steps: self.steps,
             pid: self.pid,
+            links,
         }
     }
 
@@ -425,122 +572,7 @@ impl Vm {
                 "the checkpoint belongs to a different program",
             ));
         }
-        let bad = || RtError::new("checkpoint", "the checkpoint is inconsistent");
-        // Objects refer only to earlier objects (cells are filled at the end).
-        let mut objs: Vec<Value> = Vec::with_capacity(snap.objects.len());
-        let get = |objs: &Vec<Value>, v: &SValue| -> Result<Value, RtError> {
-            Ok(match v {
-                SValue::Null => Value::Null,
-                SValue::Bool(b) => Value::Bool(*b),
-                SValue::Num(n) => Value::Num(*n),
-                SValue::Native(i) => Value::Native(*i),
-                SValue::Pid(p) => Value::Pid(*p),
-                SValue::Identity(i) => Value::Identity(*i),
-                SValue::Undefined => Value::Undefined,
-                SValue::Obj(i) => objs.get(*i as usize).cloned().ok_or_else(bad)?,
-            })
-        };
-        for o in &snap.objects {
-            let v = match o {
-                SObj::Str(s) => Value::str(s.as_str()),
-                SObj::List(items) => Value::list(
-                    items
-                        .iter()
-                        .map(|x| get(&objs, x))
-                        .collect::<Result<_, _>>()?,
-                ),
-                SObj::Map(entries) => {
-                    let mut m = Map::with_capacity_and_hasher(entries.len(), Default::default());
-                    for (k, x) in entries {
-                        m.insert(k.clone(), get(&objs, x)?);
-                    }
-                    Value::map(m)
-                }
-                SObj::Struct { sid, fields } => {
-                    if program
-                        .structs
-                        .get(*sid as usize)
-                        .is_none_or(|d| d.fields.len() != fields.len())
-                    {
-                        return Err(bad());
-                    }
-                    let fields = fields
-                        .iter()
-                        .map(|x| get(&objs, x))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    Value::Struct(Rc::new(StructValue {
-                        sid: *sid,
-                        fields: fields.into_boxed_slice(),
-                    }))
-                }
-                SObj::Vector(xs) => Value::Vector(Rc::new(xs.clone())),
-                SObj::Closure { func, upvalues } => {
-                    if program
-                        .functions
-                        .get(*func as usize)
-                        .is_none_or(|f| f.upvalues.len() != upvalues.len())
-                    {
-                        return Err(bad());
-                    }
-                    let mut cells = Vec::with_capacity(upvalues.len());
-                    for id in upvalues {
-                        match objs.get(*id as usize) {
-                            Some(Value::Cell(c)) => cells.push(c.clone()),
-                            _ => return Err(bad()),
-                        }
-                    }
-                    Value::Closure(Rc::new(Closure {
-                        func: *func,
-                        upvalues: cells.into_boxed_slice(),
-                    }))
-                }
-                SObj::Cell => Value::Cell(Rc::new(RefCell::new(Value::Undefined))),
-                SObj::Uncertain {
-                    value,
-                    confidence,
-                    fields,
-                } => Value::Uncertain(Rc::new(Uncertain {
-                    value: get(&objs, value)?,
-                    confidence: *confidence,
-                    fields: fields
-                        .as_ref()
-                        .map(|f| f.iter().cloned().collect::<IndexMap<_, _>>()),
-                })),
-                SObj::Error {
-                    kind,
-                    message,
-                    file,
-                    line,
-                    col,
-                    trace,
-                    data,
-                } => Value::Error(Rc::new(ErrorValue {
-                    kind: kind.clone(),
-                    message: message.clone(),
-                    file: file.clone(),
-                    line: *line,
-                    col: *col,
-                    trace: trace
-                        .iter()
-                        .map(|t| TraceFrame {
-                            function: t.function.clone(),
-                            file: t.file.clone(),
-                            line: t.line,
-                            col: t.col,
-                        })
-                        .collect(),
-                    data: get(&objs, data)?,
-                })),
-            };
-            objs.push(v);
-        }
-        for (id, content) in &snap.cells {
-            let value = get(&objs, content)?;
-            match objs.get(*id as usize) {
-                Some(Value::Cell(c)) => *c.borrow_mut() = value,
-                _ => return Err(bad()),
-            }
-        }
+        let objs = decode_objects(&program, &snap.objects, &snap.cells)?;
         let mut vm = Vm::blank(program.clone(), natives, limits)?;
         vm.stack = snap
             .stack
@@ -605,7 +637,7 @@ impl Vm {
             })
             .collect::<Result<_, RtError>>()?;
         for (sid, name, f) in &snap.methods {
-            vm.methods.insert((*sid, *name), get(&objs, f)?);
+            Rc::make_mut(&mut vm.methods).insert((*sid, *name), get(&objs, f)?);
         }
         for (k, v) in &snap.memory {
             vm.memory.insert(k.clone(), get(&objs, v)?);
@@ -630,9 +662,164 @@ impl Vm {
             SPending::None => Pending::None,
             SPending::Push => Pending::Push,
             SPending::PushValue(v) => Pending::PushValue(get(&objs, v)?),
+            SPending::First => Pending::First,
         };
         vm.steps = snap.steps;
         vm.pid = snap.pid;
+        let l = &snap.links;
+        vm.links = crate::process::Links {
+            mailbox: l
+                .mailbox
+                .iter()
+                .map(|v| get(&objs, v))
+                .collect::<Result<_, _>>()?,
+            parent: l.parent,
+            children: l.children.clone(),
+            exits: l
+                .exits
+                .iter()
+                .map(|(p, v)| Ok((*p, get(&objs, v)?)))
+                .collect::<Result<_, RtError>>()?,
+            effects: l.effects,
+        };
+        vm.pending_error = match &l.pending_error {
+            Some((kind, message, data, fatal)) => Some(RtError {
+                kind: RtError::kind_named(kind),
+                message: message.clone(),
+                data: get(&objs, data)?,
+                fatal: *fatal,
+            }),
+            None => None,
+        };
         Ok(vm)
     }
+}
+
+fn bad() -> RtError {
+    RtError::new("checkpoint", "the checkpoint is inconsistent")
+}
+
+fn get(objs: &[Value], v: &SValue) -> Result<Value, RtError> {
+    Ok(match v {
+        SValue::Null => Value::Null,
+        SValue::Bool(b) => Value::Bool(*b),
+        SValue::Num(n) => Value::Num(*n),
+        SValue::Native(i) => Value::Native(*i),
+        SValue::Pid(p) => Value::Pid(*p),
+        SValue::Identity(i) => Value::Identity(*i),
+        SValue::Undefined => Value::Undefined,
+        SValue::Obj(i) => objs.get(*i as usize).cloned().ok_or_else(bad)?,
+    })
+}
+
+/// Heap objects back into values. Objects refer only to earlier objects;
+/// cells are filled in at the end.
+fn decode_objects(
+    program: &Program,
+    objects: &[SObj],
+    cells: &[(u32, SValue)],
+) -> Result<Vec<Value>, RtError> {
+    let mut objs: Vec<Value> = Vec::with_capacity(objects.len());
+    for o in objects {
+        let v = match o {
+            SObj::Str(s) => Value::str(s.as_str()),
+            SObj::List(items) => Value::list(
+                items
+                    .iter()
+                    .map(|x| get(&objs, x))
+                    .collect::<Result<_, _>>()?,
+            ),
+            SObj::Map(entries) => {
+                let mut m = Map::with_capacity_and_hasher(entries.len(), Default::default());
+                for (k, x) in entries {
+                    m.insert(k.clone(), get(&objs, x)?);
+                }
+                Value::map(m)
+            }
+            SObj::Struct { sid, fields } => {
+                if program
+                    .structs
+                    .get(*sid as usize)
+                    .is_none_or(|d| d.fields.len() != fields.len())
+                {
+                    return Err(bad());
+                }
+                let fields = fields
+                    .iter()
+                    .map(|x| get(&objs, x))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Value::Struct(Rc::new(StructValue {
+                    sid: *sid,
+                    fields: fields.into_boxed_slice(),
+                }))
+            }
+            SObj::Vector(xs) => Value::Vector(Rc::new(xs.clone())),
+            SObj::Closure { func, upvalues } => {
+                if program
+                    .functions
+                    .get(*func as usize)
+                    .is_none_or(|f| f.upvalues.len() != upvalues.len())
+                {
+                    return Err(bad());
+                }
+                let mut cells = Vec::with_capacity(upvalues.len());
+                for id in upvalues {
+                    match objs.get(*id as usize) {
+                        Some(Value::Cell(c)) => cells.push(c.clone()),
+                        _ => return Err(bad()),
+                    }
+                }
+                Value::Closure(Rc::new(Closure {
+                    func: *func,
+                    upvalues: cells.into_boxed_slice(),
+                }))
+            }
+            SObj::Cell => Value::Cell(Rc::new(RefCell::new(Value::Undefined))),
+            SObj::Uncertain {
+                value,
+                confidence,
+                fields,
+            } => Value::Uncertain(Rc::new(Uncertain {
+                value: get(&objs, value)?,
+                confidence: *confidence,
+                fields: fields
+                    .as_ref()
+                    .map(|f| f.iter().cloned().collect::<IndexMap<_, _>>()),
+            })),
+            SObj::Error {
+                kind,
+                message,
+                file,
+                line,
+                col,
+                trace,
+                data,
+            } => Value::Error(Rc::new(ErrorValue {
+                kind: kind.clone(),
+                message: message.clone(),
+                file: file.clone(),
+                line: *line,
+                col: *col,
+                trace: trace
+                    .iter()
+                    .map(|t| TraceFrame {
+                        function: t.function.clone(),
+                        file: t.file.clone(),
+                        line: t.line,
+                        col: t.col,
+                    })
+                    .collect(),
+                data: get(&objs, data)?,
+            })),
+        };
+        objs.push(v);
+    }
+    for (id, content) in cells {
+        let value = get(&objs, content)?;
+        match objs.get(*id as usize) {
+            Some(Value::Cell(c)) => *c.borrow_mut() = value,
+            _ => return Err(bad()),
+        }
+    }
+    Ok(objs)
 }

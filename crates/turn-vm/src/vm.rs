@@ -99,19 +99,22 @@ pub(crate) enum Pending {
     Push,
     /// Ignore the answer and push this (e.g. `echo` returns its argument).
     PushValue(Value),
+    /// Push the first element of the answer (`gather` of a single pid).
+    First,
 }
 
 /// One Turn process: a program, its stack and frames, memory and limits.
 pub struct Vm {
     pub(crate) program: Rc<Program>,
     /// The constant pool as values (strings allocated once).
-    consts: Rc<[Value]>,
+    pub(crate) consts: Rc<[Value]>,
     pub(crate) natives: &'static [NativeDef],
     pub(crate) stack: Vec<Value>,
     pub(crate) frames: Vec<Frame>,
     pub(crate) handlers: Vec<Handler>,
     pub(crate) modules: Vec<ModuleState>,
-    pub(crate) methods: HashMap<(u32, u32), Value>,
+    /// Methods by (struct id, name): shared with spawned children, copied on write.
+    pub(crate) methods: Rc<HashMap<(u32, u32), Value>>,
     pub(crate) memory: Map,
     pub(crate) context: crate::context::Context,
     pub(crate) pending: Pending,
@@ -119,8 +122,9 @@ pub struct Vm {
     pub(crate) steps: u64,
     pub(crate) pid: u64,
     pub limits: Limits,
-    echo: Option<u16>,
-    forget: Option<u16>,
+    pub(crate) echo: Option<u16>,
+    pub(crate) forget: Option<u16>,
+    pub(crate) links: crate::process::Links,
 }
 
 /// Builtins that need the process's own state; the VM answers them itself.
@@ -211,7 +215,7 @@ impl Vm {
             frames: Vec::new(),
             handlers: Vec::new(),
             modules,
-            methods: HashMap::new(),
+            methods: Rc::new(HashMap::new()),
             memory: Map::default(),
             context: crate::context::Context::default(),
             pending: Pending::None,
@@ -221,6 +225,7 @@ impl Vm {
             limits,
             echo,
             forget,
+            links: crate::process::Links::default(),
         })
     }
 
@@ -239,6 +244,10 @@ impl Vm {
         match answer {
             Ok(v) => match pending {
                 Pending::PushValue(x) => self.stack.push(x),
+                Pending::First => self.stack.push(match &v {
+                    Value::List(l) => l.first().cloned().unwrap_or_default(),
+                    other => other.clone(),
+                }),
                 _ => self.stack.push(v),
             },
             Err(e) => self.pending_error = Some(e),
@@ -1117,7 +1126,7 @@ impl Vm {
             }
             Op::DefineMethod { sid, name } => {
                 let f = pop!();
-                self.methods.insert((sid as u32, name), f);
+                Rc::make_mut(&mut self.methods).insert((sid as u32, name), f);
             }
             Op::LoadModule(m) => match self.modules.get(m as usize) {
                 Some(ModuleState::Loaded(v)) => {
@@ -1194,12 +1203,88 @@ impl Vm {
                 let v = self.context_op(program.str_const(method), &args)?;
                 self.stack.push(v);
             }
-            Op::Spawn { .. }
-            | Op::SpawnEach
-            | Op::Gather
-            | Op::Send
-            | Op::Receive { .. }
-            | Op::Grant(_) => {
+            Op::Spawn { link } => {
+                let func = pop!();
+                self.pending = Pending::Push;
+                return Ok(Step::Exit(Outcome::Effect(Effect::Spawn {
+                    func,
+                    args: Vec::new(),
+                    link,
+                })));
+            }
+            Op::SpawnEach => {
+                let func = pop!();
+                let list = pop!();
+                let Value::List(items) = list.plain() else {
+                    return Err(RtError::type_error(format!(
+                        "`spawn_each` needs a List, found {}",
+                        article(&describe_type(&list, program))
+                    )));
+                };
+                self.pending = Pending::Push;
+                return Ok(Step::Exit(Outcome::Effect(Effect::SpawnEach {
+                    items: items.to_vec(),
+                    func,
+                })));
+            }
+            Op::Gather => {
+                let v = pop!();
+                let pids = pids_of(&v, program)?;
+                self.check_gather(&pids)?;
+                if let Some(results) = self.take_gathered(&pids) {
+                    self.stack.push(single_or_list(&v, results));
+                } else {
+                    self.pending = if matches!(v.plain(), Value::Pid(_)) {
+                        Pending::First
+                    } else {
+                        Pending::Push
+                    };
+                    return Ok(Step::Exit(Outcome::Effect(Effect::Gather { pids })));
+                }
+            }
+            Op::Send => {
+                let msg = pop!();
+                let to = pop!();
+                let Value::Pid(to) = to.plain() else {
+                    return Err(RtError::type_error(format!(
+                        "`send` needs a Pid, found {}",
+                        article(&describe_type(&to, program))
+                    )));
+                };
+                if crate::value::contains_identity(&msg) {
+                    return Err(RtError::identity(
+                        "an Identity cannot be sent to another process",
+                    ));
+                }
+                let msg = crate::snapshot::isolate(&msg, program)?;
+                self.pending = Pending::Push;
+                return Ok(Step::Exit(Outcome::Effect(Effect::Send { to: *to, msg })));
+            }
+            Op::Receive { timeout } => {
+                let t = if timeout {
+                    let t = pop!();
+                    match t.plain() {
+                        Value::Num(n) if !n.is_nan() => Some(*n),
+                        _ => {
+                            return Err(RtError::type_error(format!(
+                                "`receive timeout` needs a number of seconds, found {}",
+                                article(&describe_type(&t, program))
+                            )))
+                        }
+                    }
+                } else {
+                    None
+                };
+                if let Some(m) = self.take_message() {
+                    self.stack.push(m);
+                } else if t.is_some_and(|t| t <= 0.0) {
+                    self.stack.push(Value::Null);
+                } else {
+                    self.pending = Pending::Push;
+                    return Ok(Step::Exit(Outcome::Effect(Effect::Receive { timeout: t })));
+                }
+            }
+            Op::Grant(_) => {
                 let (name, argc) = intrinsic_shape(op);
                 let at = self.stack.len().saturating_sub(argc);
                 let args = self.stack.split_off(at);
@@ -1973,5 +2058,34 @@ fn intrinsic_shape(op: Op) -> (&'static str, usize) {
         Op::Receive { timeout } => ("receive", usize::from(timeout)),
         Op::Grant(_) => ("grant", 1),
         _ => ("unknown", 0),
+    }
+}
+
+/// The pids `gather` was given: a `Pid` or a `List<Pid>`.
+fn pids_of(v: &Value, program: &Program) -> Result<Vec<u64>, RtError> {
+    let bad = |x: &Value| {
+        RtError::type_error(format!(
+            "`gather` needs a Pid or a List of Pids, found {}",
+            article(&describe_type(x, program))
+        ))
+    };
+    match v.plain() {
+        Value::Pid(p) => Ok(vec![*p]),
+        Value::List(items) => items
+            .iter()
+            .map(|x| match x.plain() {
+                Value::Pid(p) => Ok(*p),
+                other => Err(bad(other)),
+            })
+            .collect(),
+        other => Err(bad(other)),
+    }
+}
+
+/// `gather p` of one pid gives its result; of a list, the list of results.
+fn single_or_list(arg: &Value, results: Value) -> Value {
+    match (arg.plain(), &results) {
+        (Value::Pid(_), Value::List(l)) => l.first().cloned().unwrap_or_default(),
+        _ => results,
     }
 }
