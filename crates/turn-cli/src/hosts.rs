@@ -33,21 +33,27 @@ fn not_configured() -> Configured {
 /// configured inference provider.
 pub struct SystemHost {
     pub inference: Configured,
+    /// The project's tools (`[tools]` in turn.toml).
+    pub tools: crate::tools::Tools,
 }
 
 impl Default for SystemHost {
     fn default() -> SystemHost {
         SystemHost {
             inference: not_configured(),
+            tools: crate::tools::Tools::default(),
         }
     }
 }
 
 impl Host for SystemHost {
     fn start(&mut self, program: &Rc<Program>, effect: Effect, key: &str) -> Started {
-        let _ = key;
         match effect {
             Effect::Infer { .. } => start_infer(&self.inference, program, effect),
+            Effect::Tool { name, arg } => match self.tools.start(program, &name, &arg, key) {
+                Some(started) => started,
+                None => ready(self.tool(program, &name, arg)),
+            },
             // Sleeps (and receive timeouts) of many processes overlap.
             Effect::Sleep { seconds } => Box::pin(async move {
                 if seconds.is_finite() && seconds > 0.0 {
@@ -58,6 +64,9 @@ impl Host for SystemHost {
             }),
             other => ready(self.perform(program, other)),
         }
+    }
+    fn is_external(&self, tool: &str) -> bool {
+        self.tools.is_external(tool)
     }
     fn print(&mut self, text: &str) {
         let mut out = std::io::stdout().lock();

@@ -6,6 +6,8 @@ pub mod config;
 pub mod hosts;
 pub mod loader;
 pub mod report;
+pub mod runs;
+pub mod tools;
 
 use std::rc::Rc;
 use turn_compiler::{CompileFailure, ModuleLoader};

@@ -9,6 +9,8 @@ use turn_cli::report;
 use turn_runtime::RunResult;
 use turn_vm::{Limits, Program};
 
+mod durable;
+
 #[derive(Parser)]
 #[command(
     name = "turn",
@@ -47,6 +49,14 @@ struct InferArgs {
     stats: bool,
 }
 
+/// Where durable runs are kept.
+#[derive(clap::Args, Clone, Debug, Default)]
+struct StoreArgs {
+    /// The store directory (default: $TURN_STORE, else .turn).
+    #[arg(long = "store", value_name = "DIR")]
+    dir: Option<std::path::PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Compile and run a program; print its return value (nothing for null).
@@ -65,8 +75,61 @@ enum Command {
         /// Largest string (bytes) or list/map (elements) a program may build.
         #[arg(long, default_value_t = 256 * 1024 * 1024)]
         max_value_size: usize,
+        /// Make the run durable under this id: effects are logged and the
+        /// state checkpointed in the store; the main process's memory
+        /// persists across runs with the same id.
+        #[arg(long)]
+        id: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Reuse an id whose last run belongs to another program or did not
+        /// finish (its log is dropped; its memory is kept).
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         infer: InferArgs,
+    },
+    /// Continue a durable run: after `suspend;`, after a crash, or with the
+    /// result of an external tool it waits for.
+    Resume {
+        id: String,
+        /// The external tool's result, as JSON.
+        #[arg(long, value_name = "JSON")]
+        result: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        infer: InferArgs,
+    },
+    /// Re-run a durable run from its effect log, calling no provider or tool;
+    /// report the first divergence if it does not reproduce.
+    Replay {
+        id: String,
+        /// Stop after this many log entries.
+        #[arg(long, value_name = "N")]
+        until: Option<u64>,
+        /// With --until: start a new run with this id that continues live
+        /// from entry N.
+        #[arg(long, value_name = "NEW_ID", requires = "until")]
+        fork: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        infer: InferArgs,
+    },
+    /// Show a durable run: status, processes and links, memory, context
+    /// tiers, last confidences, the effect log.
+    Inspect {
+        id: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List the durable runs in the store.
+    Runs {
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Check a program for errors without running it.
     Check {
@@ -109,6 +172,9 @@ fn dispatch(cli: Cli) -> ExitCode {
             max_steps,
             max_depth,
             max_value_size,
+            id,
+            store,
+            force,
             infer,
         } => {
             let limits = Limits {
@@ -116,8 +182,26 @@ fn dispatch(cli: Cli) -> ExitCode {
                 max_call_depth: max_depth,
                 max_value_size,
             };
-            run(&file, limits, &infer)
+            match id {
+                Some(id) => durable::run(&file, &id, &store_dir(store), force, limits, &infer),
+                None => run(&file, limits, &infer),
+            }
         }
+        Command::Resume {
+            id,
+            result,
+            store,
+            infer,
+        } => durable::resume(&id, result.as_deref(), &store_dir(store), &infer),
+        Command::Replay {
+            id,
+            until,
+            fork,
+            store,
+            infer,
+        } => durable::replay(&id, until, fork.as_deref(), &store_dir(store), &infer),
+        Command::Inspect { id, json, store } => durable::inspect(&id, json, &store_dir(store)),
+        Command::Runs { store } => durable::runs(&store_dir(store)),
         Command::Check { file, json } => check(&file, json),
         Command::Disasm { file } => match compile(&file) {
             Ok(p) => {
@@ -169,28 +253,54 @@ fn inference(file: &str, args: &InferArgs) -> Result<turn_runtime::Inference, St
     Ok(inf)
 }
 
-fn run(file: &str, limits: Limits, args: &InferArgs) -> ExitCode {
-    let program = match compile(file) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let shown = program.clone();
+fn store_dir(args: StoreArgs) -> std::path::PathBuf {
+    turn_cli::runs::store_dir(args.dir)
+}
+
+/// The host for running `file`: its tools, and its provider if it infers.
+fn system_host(file: &str, program: &Program, args: &InferArgs) -> Result<SystemHost, ExitCode> {
     let mut host = SystemHost::default();
-    if turn_cli::uses_infer(&program) {
+    if turn_cli::uses_infer(program) {
         // A configuration problem is raised at the first `infer`, where the
         // program can catch it.
         host.inference = inference(file, args);
     }
-    let result = turn_cli::run_program(program, limits, &mut host);
+    host.tools = turn_cli::tools::Tools::for_program(std::path::Path::new(file)).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(1)
+    })?;
+    Ok(host)
+}
+
+fn print_stats(host: &SystemHost, args: &InferArgs) {
     if args.stats {
         if let Ok(i) = &host.inference {
             eprint!("{}", i.stats.borrow().render());
         }
     }
+}
+
+fn run(file: &str, limits: Limits, args: &InferArgs) -> ExitCode {
+    let program = match compile(file) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let mut host = match system_host(file, &program, args) {
+        Ok(h) => h,
+        Err(code) => return code,
+    };
+    let shown = program.clone();
+    let result = turn_cli::run_program(program, limits, &mut host);
+    print_stats(&host, args);
+    report_result(result, &shown)
+}
+
+/// Print how a run ended; the exit code.
+fn report_result(result: Result<RunResult, turn_vm::RtError>, shown: &Program) -> ExitCode {
     match result {
         Ok(RunResult::Done(v)) => {
             if !matches!(v, turn_vm::Value::Null) {
-                match turn_vm::display(&v, &shown) {
+                match turn_vm::display(&v, shown) {
                     Ok(s) => out(&format!("{s}\n")),
                     Err(e) => {
                         eprintln!("error[{}]: cannot print the result: {}", e.kind, e.message);
@@ -201,15 +311,15 @@ fn run(file: &str, limits: Limits, args: &InferArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(RunResult::Failed(u)) => {
-            eprint!("{}", report::render_uncaught(&u, &shown));
+            eprint!("{}", report::render_uncaught(&u, shown));
             ExitCode::from(2)
         }
-        Ok(RunResult::Waiting { tool, .. }) => {
-            eprintln!("waiting for the external tool `{tool}` (run with --id to supply it later)");
+        Ok(RunResult::Waiting { tool, pid }) => {
+            eprintln!("waiting: <pid {pid}> needs the result of the external tool `{tool}`");
             ExitCode::SUCCESS
         }
         Ok(RunResult::Suspended) => {
-            eprintln!("suspended (durable runs with `--id` come with the process runtime)");
+            eprintln!("suspended");
             ExitCode::SUCCESS
         }
         Err(e) => {

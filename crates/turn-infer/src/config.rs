@@ -32,6 +32,10 @@ struct File {
     infer: InferSection,
     #[serde(default)]
     providers: IndexMap<String, ProviderSection>,
+    /// Host tools (read by the CLI, not here).
+    #[serde(default)]
+    #[allow(dead_code)]
+    tools: toml::Table,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -13,6 +13,7 @@
 
 pub mod answer;
 pub mod checkpoint;
+pub mod durable;
 pub mod embed;
 mod host;
 pub mod inference;

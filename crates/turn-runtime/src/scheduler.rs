@@ -79,6 +79,9 @@ pub struct Options {
     /// Print output while replaying recorded entries (`turn replay`); a
     /// resumed run does not print again what it printed before.
     pub print_replayed: bool,
+    /// Offer a checkpoint to the checkpoint sink once this many log entries
+    /// were written since the last one and the system is quiet (0: never).
+    pub checkpoint_every: u64,
 }
 
 /// A checkpoint the scheduler wants stored: the system after `seq` log
@@ -209,7 +212,10 @@ impl System {
         mut checkpoints: Option<CheckpointSink<'_>>,
     ) -> Stop {
         let mut in_flight: InFlight = FuturesUnordered::new();
-        if !journal.replaying_now() {
+        let mut last_checkpoint = journal.position();
+        // A strict replay never reaches the outside world.
+        let strict = journal.at_end == AtEnd::Stop;
+        if !journal.replaying_now() && !strict {
             self.launch_all(host, options, &mut in_flight);
         }
         loop {
@@ -245,12 +251,9 @@ impl System {
                     delivered += 1;
                 }
                 if !journal.replaying_now() {
-                    if journal.at_end == AtEnd::Stop {
-                        return Stop::LogEnded {
-                            position: journal.position(),
-                        };
+                    if !strict {
+                        self.launch_all(host, options, &mut in_flight);
                     }
-                    self.launch_all(host, options, &mut in_flight);
                 } else if self.queue.is_empty() && delivered == 0 {
                     let next = journal.peek().map(|e| (e.seq, e.round)).unwrap_or_default();
                     return Stop::Diverged(format!(
@@ -259,7 +262,13 @@ impl System {
                     ));
                 }
             }
-            if !journal.replaying_now() {
+            if strict && !journal.replaying_now() && self.queue.is_empty() && delivered == 0 {
+                // A strict replay needs an answer the log does not have.
+                return Stop::LogEnded {
+                    position: journal.position(),
+                };
+            }
+            if !journal.replaying_now() && !strict {
                 // Everything already finished, without waiting.
                 while let Some(Some(done)) = in_flight.next().now_or_never() {
                     delivered += usize::from(self.complete(journal, done));
@@ -293,9 +302,19 @@ impl System {
                     return stop;
                 }
             }
-            if options.roundtrip && !journal.replaying_now() && self.quiet() {
-                if let Err(e) = self.roundtrip() {
-                    return Stop::Error(e);
+            if !journal.replaying_now() && self.quiet() {
+                if options.roundtrip {
+                    if let Err(e) = self.roundtrip() {
+                        return Stop::Error(e);
+                    }
+                }
+                if options.checkpoint_every > 0
+                    && journal.position() >= last_checkpoint + options.checkpoint_every
+                {
+                    last_checkpoint = journal.position();
+                    if let Err(e) = self.save_checkpoint(journal, &mut checkpoints) {
+                        return Stop::Error(e);
+                    }
                 }
             }
             // ── run phase ──
@@ -310,7 +329,7 @@ impl System {
                     host,
                     options,
                     quiet,
-                    journal.replaying_now(),
+                    strict || journal.replaying_now(),
                     &mut in_flight,
                 ) {
                     return Stop::Error(e);
@@ -813,6 +832,10 @@ impl System {
         let pid = p.vm.pid();
         if pid == MAIN {
             self.main_end = Some(end);
+            // Kept (ended) for its memory and context.
+            if let Some(slot) = self.procs.first_mut() {
+                *slot = Some(p);
+            }
             return;
         }
         let end = match end {
