@@ -1,14 +1,17 @@
 //! Checkpoints of a whole actor system: every process (its VM snapshot, see
 //! `turn_vm::snapshot`) with what it waits for, the run queue and the
-//! round. Taken only when no effect is under way except receive timers and
-//! external tools, which the waits describe; they are re-armed on restore.
+//! round. Effects under way are part of it (the request itself): on restore
+//! they are answered from the log if the log has their answer, else started
+//! again with the same idempotency key, as are receive timers.
 
 use crate::answer;
 use crate::scheduler::{Proc, Request, System, Wait};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
-use turn_bytecode::Program;
+use turn_bytecode::{Program, Ty};
+use turn_vm::context::Tier;
+use turn_vm::snapshot::Portable;
 use turn_vm::{Effect, Limits, RtError, Snapshot, Vm};
 
 /// Bumped when the encoding changes; older versions stay readable.
@@ -26,6 +29,94 @@ enum SWait {
         tool: String,
         digest: String,
     },
+    Effect {
+        n: u64,
+        effect: SEffect,
+    },
+}
+
+/// An effect request under way.
+#[derive(Serialize, Deserialize)]
+enum SEffect {
+    Tool {
+        name: String,
+        arg: Portable,
+    },
+    Now,
+    Sleep(f64),
+    Random,
+    Infer {
+        ty: Ty,
+        prompt: String,
+        context: Vec<(u8, String)>,
+    },
+    Embed(Vec<String>),
+}
+
+fn tier_code(t: Tier) -> u8 {
+    match t {
+        Tier::System => 0,
+        Tier::Episodic => 2,
+        Tier::Working => 1,
+    }
+}
+
+fn s_effect(e: &Effect) -> Option<SEffect> {
+    Some(match e {
+        Effect::Tool { name, arg } => SEffect::Tool {
+            name: name.clone(),
+            arg: Portable::of(arg),
+        },
+        Effect::Now => SEffect::Now,
+        Effect::Sleep { seconds } => SEffect::Sleep(*seconds),
+        Effect::Random => SEffect::Random,
+        Effect::Infer {
+            ty,
+            prompt,
+            context,
+        } => SEffect::Infer {
+            ty: ty.clone(),
+            prompt: prompt.clone(),
+            context: context
+                .iter()
+                .map(|(t, x)| (tier_code(*t), x.clone()))
+                .collect(),
+        },
+        Effect::Embed { texts } => SEffect::Embed(texts.clone()),
+        _ => return None,
+    })
+}
+
+fn effect_of(e: SEffect, program: &Program) -> Result<Effect, RtError> {
+    Ok(match e {
+        SEffect::Tool { name, arg } => Effect::Tool {
+            name,
+            arg: arg.to_value(program)?,
+        },
+        SEffect::Now => Effect::Now,
+        SEffect::Sleep(seconds) => Effect::Sleep { seconds },
+        SEffect::Random => Effect::Random,
+        SEffect::Infer {
+            ty,
+            prompt,
+            context,
+        } => Effect::Infer {
+            ty,
+            prompt,
+            context: context
+                .into_iter()
+                .map(|(t, x)| {
+                    let tier = match t {
+                        0 => Tier::System,
+                        2 => Tier::Episodic,
+                        _ => Tier::Working,
+                    };
+                    (tier, x)
+                })
+                .collect(),
+        },
+        SEffect::Embed(texts) => Effect::Embed { texts },
+    })
 }
 
 #[derive(Serialize, Deserialize)]
@@ -67,8 +158,17 @@ pub fn encode(sys: &System, seq: u64) -> Vec<u8> {
                             .map(|r| r.digest.clone())
                             .unwrap_or_default(),
                     },
-                    // Quiet checkpoints have no other waits.
-                    _ => SWait::Ready,
+                    Wait::Effect { n } => match sys
+                        .requests
+                        .get(&(pid, *n))
+                        .and_then(|r| r.effect.as_ref())
+                        .and_then(s_effect)
+                    {
+                        Some(effect) => SWait::Effect { n: *n, effect },
+                        None => SWait::Ready,
+                    },
+                    // Checkpoints are not taken with a suspension pending.
+                    Wait::Ready | Wait::Suspended { .. } => SWait::Ready,
                 },
             }
         })
@@ -136,6 +236,19 @@ pub fn decode(
                     );
                 }
                 Wait::Receive { timer }
+            }
+            SWait::Effect { n, effect } => {
+                let effect = effect_of(effect, &program)?;
+                requests.insert(
+                    (pid, n),
+                    Request {
+                        kind: answer::kind(&effect),
+                        digest: answer::digest(&effect),
+                        effect: Some(effect),
+                        launched: false,
+                    },
+                );
+                Wait::Effect { n }
             }
             SWait::External { n, tool, digest } => {
                 requests.insert(

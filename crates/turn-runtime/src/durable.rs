@@ -351,12 +351,21 @@ impl Host for Silent {
     }
 }
 
+/// `TURN_CHECKPOINT_EVERY` overrides [`CHECKPOINT_EVERY`] (0: only at
+/// `suspend` and when waiting).
+fn checkpoint_every() -> u64 {
+    std::env::var("TURN_CHECKPOINT_EVERY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(CHECKPOINT_EVERY)
+}
+
 fn options(id: &RunId, roundtrip: bool) -> Options {
     Options {
         key_prefix: id.to_string(),
         roundtrip,
         print_replayed: false,
-        checkpoint_every: CHECKPOINT_EVERY,
+        checkpoint_every: checkpoint_every(),
     }
 }
 

@@ -391,14 +391,14 @@ impl System {
 
     /// No effect in flight except timers and external tools: the state is
     /// fully described by the processes (a checkpoint can be taken).
+    /// Whether a checkpoint can describe the state: everything but a
+    /// pending suspension can (effects under way are saved as requests).
     pub(crate) fn quiet(&self) -> bool {
-        self.requests
-            .keys()
-            .all(|&(pid, n)| self.passive(pid, n, false))
+        !self.suspend_requested
     }
 
     /// Whether request `n` of `pid` is a receive timer or an external tool
-    /// (or, with `suspends`, a `suspend`): state a checkpoint can describe.
+    /// (or, with `suspends`, a `suspend`): nothing a suspension waits for.
     fn passive(&self, pid: u64, n: u64, suspends: bool) -> bool {
         let Some(Some(p)) = pid.checked_sub(1).and_then(|i| self.procs.get(i as usize)) else {
             return true;
