@@ -33,6 +33,9 @@ enum SWait {
         n: u64,
         effect: SEffect,
     },
+    Suspended {
+        n: u64,
+    },
 }
 
 /// An effect request under way.
@@ -167,8 +170,8 @@ pub fn encode(sys: &System, seq: u64) -> Vec<u8> {
                         Some(effect) => SWait::Effect { n: *n, effect },
                         None => SWait::Ready,
                     },
-                    // Checkpoints are not taken with a suspension pending.
-                    Wait::Ready | Wait::Suspended { .. } => SWait::Ready,
+                    Wait::Suspended { n } => SWait::Suspended { n: *n },
+                    Wait::Ready => SWait::Ready,
                 },
             }
         })
@@ -249,6 +252,18 @@ pub fn decode(
                     },
                 );
                 Wait::Effect { n }
+            }
+            SWait::Suspended { n } => {
+                requests.insert(
+                    (pid, n),
+                    Request {
+                        kind: "suspend".into(),
+                        digest: answer::digest(&Effect::Suspend),
+                        effect: None,
+                        launched: false,
+                    },
+                );
+                Wait::Suspended { n }
             }
             SWait::External { n, tool, digest } => {
                 requests.insert(

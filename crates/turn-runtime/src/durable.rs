@@ -185,6 +185,9 @@ pub fn resume(
     if let Some(r) = result {
         // A Waiting run was checkpointed with its whole log consumed.
         system.supply_external(&mut journal, r)?;
+    } else if !journal.replaying_now() {
+        // A suspended run was checkpointed at its suspension: answer it.
+        system.resume_suspended(&mut journal)?;
     }
     let stop = crate::drive(
         &mut system,

@@ -169,6 +169,29 @@ impl System {
         self.procs.get_mut(pid.checked_sub(1)? as usize)?.as_mut()
     }
 
+    /// Resume the processes stopped at `suspend;`: their answer (`null`) is
+    /// logged at the current round. Returns how many there were.
+    pub fn resume_suspended(&mut self, journal: &mut Journal) -> Result<usize, RtError> {
+        let suspended: Vec<(u64, u64)> = self
+            .procs
+            .iter()
+            .flatten()
+            .filter_map(|p| match p.wait {
+                Wait::Suspended { n } => Some((p.vm.pid(), n)),
+                _ => None,
+            })
+            .collect();
+        for &(pid, n) in &suspended {
+            if let Some(req) = self.requests.remove(&(pid, n)) {
+                let a = Ok(Value::Null);
+                journal.record(self.round, pid, n, req.kind, req.digest, answer::encode(&a));
+                self.deliver(pid, a);
+            }
+        }
+        journal.flush()?;
+        Ok(suspended.len())
+    }
+
     /// Answer the external tool that process `pid` waits for (resume with
     /// `--result`): logged like any answer at the current round.
     pub fn supply_external(
@@ -262,7 +285,10 @@ impl System {
                     ));
                 }
             }
-            if strict && !journal.replaying_now() && self.queue.is_empty() && delivered == 0 {
+            if strict
+                && !journal.replaying_now()
+                && (self.suspend_requested || (self.queue.is_empty() && delivered == 0))
+            {
                 // A strict replay needs an answer the log does not have.
                 return Stop::LogEnded {
                     position: journal.position(),
@@ -364,6 +390,19 @@ impl System {
             }
             return Some(Stop::Finished(RunResult::Waiting { pid, tool }));
         }
+        // Suspended processes (restored from a crash that came before the
+        // suspension was recorded as such) stop the run again.
+        if self
+            .procs
+            .iter()
+            .flatten()
+            .any(|p| matches!(p.wait, Wait::Suspended { .. }))
+        {
+            if let Err(e) = self.save_checkpoint(journal, checkpoints) {
+                return Some(Stop::Error(e));
+            }
+            return Some(Stop::Finished(RunResult::Suspended));
+        }
         let mut who = Vec::new();
         for p in self.procs.iter().flatten() {
             let at =
@@ -443,22 +482,8 @@ impl System {
                 None => break,
             }
         }
-        let suspended: Vec<(u64, u64)> = self
-            .procs
-            .iter()
-            .flatten()
-            .filter_map(|p| match p.wait {
-                Wait::Suspended { n } => Some((p.vm.pid(), n)),
-                _ => None,
-            })
-            .collect();
-        for (pid, n) in suspended {
-            if let Some(req) = self.requests.remove(&(pid, n)) {
-                let a = Ok(Value::Null);
-                journal.record(self.round, pid, n, req.kind, req.digest, answer::encode(&a));
-                self.deliver(pid, a);
-            }
-        }
+        // The suspended processes are answered when the run resumes
+        // (`resume_suspended`), so a replay of a suspended run stops here.
         self.suspend_requested = false;
         if let Err(e) = journal.flush() {
             return Stop::Error(e);
