@@ -214,9 +214,10 @@ pub fn decode(
     let mut procs: Vec<Option<Box<Proc>>> = Vec::new();
     procs.resize_with(s.slots as usize, || None);
     let mut requests = BTreeMap::new();
+    let natives = crate::natives_for(&program)?;
     for sp in s.procs {
         let snap = Snapshot::decode(&sp.vm)?;
-        let vm = Vm::restore(program.clone(), crate::builtins(), limits.clone(), &snap)?;
+        let vm = Vm::restore(program.clone(), natives, limits.clone(), &snap)?;
         let pid = vm.pid();
         let slot = pid
             .checked_sub(1)

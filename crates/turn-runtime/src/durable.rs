@@ -101,26 +101,12 @@ pub fn start(
         })
         .map_err(store_err)?;
     let program = Rc::new(program);
-    let mut main = Vm::new(program.clone(), crate::builtins(), limits)?;
+    let mut main = Vm::new(program.clone(), crate::natives_for(&program)?, limits)?;
     // The agent's memory from earlier runs, recorded as entry 0.
-    let memory = match store.memory(id).map_err(store_err)? {
-        Some(bytes) => bytes,
-        None => answer::encode(&Ok(Value::map(Default::default()))),
-    };
+    let memory = initial_memory(store, id)?;
     set_memory(&mut main, &memory, &program)?;
     store
-        .append(
-            id,
-            &[LogEntry {
-                seq: 0,
-                round: 0,
-                pid: crate::scheduler::MAIN,
-                n: 0,
-                kind: "memory.load".into(),
-                digest: String::new(),
-                answer: memory,
-            }],
-        )
+        .append(id, &[memory_entry(memory)])
         .map_err(store_err)?;
     let mut system = System::new(main);
     let mut journal = Journal::replaying(Vec::new(), 1, Some(sink(store, id)), AtEnd::GoLive);
@@ -221,7 +207,7 @@ pub fn replay(
 ) -> Result<(Replayed, Rc<Program>), RtError> {
     let rec = record(store, id)?;
     let program = load_program(store, &rec)?;
-    let (mut system, mut recorded) = from_start(store, id, &program, limits)?;
+    let (mut system, mut recorded) = from_start(store, id, &program, limits, false)?;
     let total = recorded.len() as u64 + 1;
     if let Some(n) = until {
         recorded.truncate(n.saturating_sub(1) as usize);
@@ -292,7 +278,7 @@ pub fn fork(
     store.fork(src, dst, until.max(1)).map_err(store_err)?;
     let rec = record(store, dst)?;
     let program = load_program(store, &rec)?;
-    let (mut system, recorded) = from_start(store, dst, &program, limits)?;
+    let (mut system, recorded) = from_start(store, dst, &program, limits, false)?;
     let mut journal = Journal::replaying(recorded, 1, Some(sink(store, dst)), AtEnd::GoLive);
     let options = Options {
         print_replayed: true,
@@ -316,7 +302,7 @@ pub fn state(
 ) -> Result<(RunRecord, System, Vec<LogEntry>), RtError> {
     let rec = record(store, id)?;
     let program = load_program(store, &rec)?;
-    let (mut system, recorded) = from_start(store, id, &program, limits)?;
+    let (mut system, recorded) = from_start(store, id, &program, limits, false)?;
     let mut journal = Journal::replaying(recorded, 1, None, AtEnd::Stop);
     let mut quiet = Silent;
     match crate::drive(
@@ -412,15 +398,26 @@ fn entries(store: &dyn Store, id: &RunId, from: u64) -> Result<Vec<Entry>, RtErr
 }
 
 /// A fresh system with the memory of entry 0, and the entries after it.
+/// A run killed before it logged entry 0 starts from the agent's memory
+/// (and, with `write`, logs it now).
 fn from_start(
     store: &dyn Store,
     id: &RunId,
     program: &Rc<Program>,
     limits: Limits,
+    write: bool,
 ) -> Result<(System, Vec<Entry>), RtError> {
     let mut log = entries(store, id, 0)?;
-    let mut main = Vm::new(program.clone(), crate::builtins(), limits)?;
-    if log.first().is_some_and(|e| e.kind == "memory.load") {
+    let mut main = Vm::new(program.clone(), crate::natives_for(program)?, limits)?;
+    if log.is_empty() {
+        let memory = initial_memory(store, id)?;
+        set_memory(&mut main, &memory, program)?;
+        if write {
+            store
+                .append(id, &[memory_entry(memory)])
+                .map_err(store_err)?;
+        }
+    } else if log.first().is_some_and(|e| e.kind == "memory.load") {
         let first = log.remove(0);
         set_memory(&mut main, &first.answer, program)?;
     } else {
@@ -432,6 +429,25 @@ fn from_start(
     Ok((System::new(main), log))
 }
 
+fn initial_memory(store: &dyn Store, id: &RunId) -> Result<Vec<u8>, RtError> {
+    Ok(match store.memory(id).map_err(store_err)? {
+        Some(bytes) => bytes,
+        None => answer::encode(&Ok(Value::map(Default::default()))),
+    })
+}
+
+fn memory_entry(memory: Vec<u8>) -> LogEntry {
+    LogEntry {
+        seq: 0,
+        round: 0,
+        pid: crate::scheduler::MAIN,
+        n: 0,
+        kind: "memory.load".into(),
+        digest: String::new(),
+        answer: memory,
+    }
+}
+
 fn restore_latest(
     store: &dyn Store,
     id: &RunId,
@@ -441,7 +457,7 @@ fn restore_latest(
     match store.latest_checkpoint(id).map_err(store_err)? {
         Some(cp) => checkpoint::decode(&cp.bytes, program.clone(), limits),
         None => {
-            let (system, _) = from_start(store, id, program, limits)?;
+            let (system, _) = from_start(store, id, program, limits, true)?;
             Ok((system, 1))
         }
     }

@@ -46,6 +46,51 @@ pub fn builtins() -> &'static [NativeDef] {
     })
 }
 
+/// The builtin table a stored program was compiled against, rebuilt by
+/// name from today's [`builtins`]: a program compiled by an older `turn`
+/// (before builtins were added) still runs. A builtin it names that no
+/// longer exists is an error. Tables are built once and kept.
+pub fn natives_for(program: &turn_vm::Program) -> Result<&'static [NativeDef], RtError> {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    let current = builtins();
+    if program.globals.len() == current.len()
+        && program
+            .globals
+            .iter()
+            .zip(current)
+            .all(|(g, n)| g == n.name)
+    {
+        return Ok(current);
+    }
+    static TABLES: OnceLock<Mutex<HashMap<Vec<String>, &'static [NativeDef]>>> = OnceLock::new();
+    let tables = TABLES.get_or_init(Default::default);
+    let mut tables = tables
+        .lock()
+        .map_err(|_| RtError::internal("the builtin table cache is poisoned"))?;
+    if let Some(t) = tables.get(&program.globals) {
+        return Ok(t);
+    }
+    let mut table = Vec::with_capacity(program.globals.len());
+    for g in &program.globals {
+        let n = current.iter().find(|n| n.name == g).ok_or_else(|| {
+            RtError::new(
+                "checkpoint",
+                format!("the program uses the builtin `{g}`, which this turn does not have"),
+            )
+        })?;
+        table.push(NativeDef {
+            name: n.name,
+            arity: n.arity,
+            func: n.func,
+        });
+    }
+    // Leaked once per distinct table (a handful per process at most).
+    let table: &'static [NativeDef] = Box::leak(table.into_boxed_slice());
+    tables.insert(program.globals.clone(), table);
+    Ok(table)
+}
+
 /// Compiler options matching [`builtins`].
 pub fn compile_options() -> CompileOptions {
     CompileOptions {

@@ -264,13 +264,9 @@ fn a_checkpoint_written_by_format_1_loads_and_continues() {
     assert_eq!(&bytes[..4], &1u32.to_le_bytes(), "the fixture is format 1");
     let snap = turn_vm::Snapshot::decode(&bytes).expect("format 1 decodes");
     let program = Rc::new(program);
-    let mut vm = Vm::restore(
-        program.clone(),
-        turn_runtime::builtins(),
-        Limits::default(),
-        &snap,
-    )
-    .expect("format 1 restores");
+    let natives = turn_runtime::natives_for(&program).expect("its builtins exist");
+    let mut vm =
+        Vm::restore(program.clone(), natives, Limits::default(), &snap).expect("format 1 restores");
     // It stopped at `time.now()`: answer it.
     vm.resume(Ok(Value::Num(1234.0)));
     let mut host = Clocked::default();
