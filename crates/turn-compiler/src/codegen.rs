@@ -408,8 +408,11 @@ impl<'d, 'a> FnBuilder<'d, 'a> {
                 match self.d.module_index(&module, self.file) {
                     Ok(m) => {
                         self.emit(Op::LoadModule(m));
-                        let c = self.d.str_const(&export);
-                        self.emit(Op::GetField(c));
+                        // An empty export names the whole module.
+                        if !export.is_empty() {
+                            let c = self.d.str_const(&export);
+                            self.emit(Op::GetField(c));
+                        }
                     }
                     Err(d) => {
                         self.diags.push(d.with_label("needed by this builtin"));

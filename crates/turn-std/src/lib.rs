@@ -6,19 +6,22 @@
 //!   are called by programs directly; `__sys_<module>_<fn>` natives back the
 //!   std modules.
 //! - [`std_module`] returns the Turn source of `std/json`, `std/math`,
-//!   `std/str`, `std/list`, `std/regex` and `std/time`. A module's `return`
-//!   value (a map of functions) is its export. Functions that call user
-//!   closures (`map`, `filter`, `reduce`, …) are written in Turn there,
-//!   because a native cannot call back into Turn code.
+//!   `std/str`, `std/list`, `std/regex`, `std/time`, `std/supervisor` and
+//!   `std/memory`.
+//!   A module's `return` value (a map of functions) is its export. Functions
+//!   that call user closures (`map`, `filter`, `reduce`, …, the supervisor)
+//!   are written in Turn there, because a native cannot call back into Turn
+//!   code.
 //! - [`to_json`]/[`from_json`] convert between Turn values and JSON for
 //!   std/json and for the runtime.
 //!
 //! This crate never performs I/O and never reads the clock or a random
 //! source: natives are pure functions of their arguments, and the effectful
-//! ones (`print`, `echo`, `time.now`, `time.sleep`, `math.random`) return
-//! `Flow::Effect` for the runtime to answer. Every string or list a native
-//! builds is checked against `NativeCx::max_value_size` before it is built,
-//! and no argument can make a native panic.
+//! ones (`print`, `echo`, `time.now`, `time.sleep`, `math.random`,
+//! `supervisor.stop`, `embed`) return `Flow::Effect` for the runtime to answer. Every
+//! string or list a native builds is checked against
+//! `NativeCx::max_value_size` before it is built, and no argument can make a
+//! native panic.
 
 #![forbid(unsafe_code)]
 
@@ -55,10 +58,16 @@ pub const STD_MODULES: &[(&str, &str)] = &[
     ("std/list", include_str!("../std/list.tn")),
     ("std/regex", include_str!("../std/regex.tn")),
     ("std/time", include_str!("../std/time.tn")),
+    ("std/supervisor", include_str!("../std/supervisor.tn")),
+    ("std/memory", include_str!("../std/memory.tn")),
 ];
 
 /// Builtin names that resolve to a std module export:
-/// `(builtin name, module path, export name)`. `map(xs, f)` is std/list's
-/// `map`, loaded on first use.
-pub const STD_ALIASES: &[(&str, &str, &str)] =
-    &[("map", "std/list", "map"), ("filter", "std/list", "filter")];
+/// `(builtin name, module path, export name)`, loaded on first use.
+/// `map(xs, f)` is std/list's `map`; an empty export names the whole
+/// module (`memory.search(q, k)` is std/memory's `search`).
+pub const STD_ALIASES: &[(&str, &str, &str)] = &[
+    ("map", "std/list", "map"),
+    ("filter", "std/list", "filter"),
+    ("memory", "std/memory", ""),
+];

@@ -13,6 +13,7 @@ pub mod context;
 pub mod display;
 pub mod effect;
 pub mod error;
+mod memory;
 pub mod native;
 pub mod ops;
 pub mod process;

@@ -118,7 +118,7 @@ impl Vm {
         let mut child = Vm {
             program: self.program.clone(),
             consts: self.consts.clone(),
-            natives: self.natives,
+            natives: self.natives.clone(),
             stack: Vec::with_capacity(16),
             frames: Vec::new(),
             handlers: Vec::new(),
@@ -133,6 +133,7 @@ impl Vm {
                 .collect(),
             methods: self.methods.clone(),
             memory: Map::default(),
+            embeddings: Default::default(),
             context: crate::context::Context::default(),
             pending: Pending::None,
             pending_error: None,
@@ -141,6 +142,8 @@ impl Vm {
             limits: self.limits.clone(),
             echo: self.echo,
             forget: self.forget,
+            search: self.search,
+            embed: self.embed,
             links: Links {
                 parent: link.then_some(self.pid),
                 ..Links::default()
@@ -233,6 +236,7 @@ impl Vm {
     /// Replace the memory (loading an agent's persistent memory).
     pub fn set_memory(&mut self, entries: Vec<(String, Value)>) {
         self.memory = entries.into_iter().collect();
+        self.embeddings.clear();
     }
 
     pub fn context(&self) -> &crate::context::Context {

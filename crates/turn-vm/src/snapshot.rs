@@ -113,6 +113,19 @@ pub enum SPending {
     PushValue(SValue),
     /// Format 2: push the first element of the answer.
     First,
+    /// Format 2: the summary for a `context.append` under `summarize` of
+    /// `item`, replacing the oldest `episodic` P2 and `working` P1 entries.
+    Summarize {
+        episodic: u64,
+        working: u64,
+        item: String,
+    },
+    /// Format 2: `memory.search` waits for the embeddings of the query and
+    /// of these keys' entries.
+    Search {
+        k: u64,
+        keys: Vec<String>,
+    },
 }
 
 /// A process at an effect boundary.
@@ -137,6 +150,8 @@ pub struct Snapshot {
     pub pid: u64,
     /// Mailbox, links and exit messages (format 2).
     pub links: SLinks,
+    /// Cached embeddings of memory entries by key (format 2).
+    pub embeddings: Vec<(String, Vec<f64>)>,
 }
 
 /// A process's mailbox and links.
@@ -188,6 +203,7 @@ impl From<SnapshotV1> for Snapshot {
             steps: o.steps,
             pid: o.pid,
             links: SLinks::default(),
+            embeddings: Vec::new(),
         }
     }
 }
@@ -498,6 +514,15 @@ impl Vm {
             Pending::Push => SPending::Push,
             Pending::PushValue(v) => SPending::PushValue(e.value(v)),
             Pending::First => SPending::First,
+            Pending::Summarize { plan, item } => SPending::Summarize {
+                episodic: plan.episodic as u64,
+                working: plan.working as u64,
+                item: item.text.clone(),
+            },
+            Pending::Search { k, keys } => SPending::Search {
+                k: *k as u64,
+                keys: keys.clone(),
+            },
         };
         let links = SLinks {
             mailbox: self.links.mailbox.iter().map(|v| e.value(v)).collect(),
@@ -556,6 +581,11 @@ impl Vm {
             steps: self.steps,
             pid: self.pid,
             links,
+            embeddings: self
+                .embeddings
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_vec()))
+                .collect(),
         }
     }
 
@@ -663,7 +693,35 @@ impl Vm {
             SPending::Push => Pending::Push,
             SPending::PushValue(v) => Pending::PushValue(get(&objs, v)?),
             SPending::First => Pending::First,
+            SPending::Summarize {
+                episodic,
+                working,
+                item,
+            } => {
+                let plan = crate::context::Summary {
+                    episodic: usize::try_from(*episodic).map_err(|_| bad())?,
+                    working: usize::try_from(*working).map_err(|_| bad())?,
+                };
+                if plan.episodic > vm.context.episodic.len()
+                    || plan.working > vm.context.working.len()
+                {
+                    return Err(bad());
+                }
+                Pending::Summarize {
+                    plan,
+                    item: crate::context::Entry::new(item.clone()),
+                }
+            }
+            SPending::Search { k, keys } => Pending::Search {
+                k: usize::try_from(*k).unwrap_or(usize::MAX),
+                keys: keys.clone(),
+            },
         };
+        vm.embeddings = snap
+            .embeddings
+            .iter()
+            .map(|(k, v)| (k.clone(), Rc::new(v.clone())))
+            .collect();
         vm.steps = snap.steps;
         vm.pid = snap.pid;
         let l = &snap.links;

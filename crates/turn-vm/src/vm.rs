@@ -99,8 +99,21 @@ pub(crate) enum Pending {
     Push,
     /// Ignore the answer and push this (e.g. `echo` returns its argument).
     PushValue(Value),
-    /// Push the first element of the answer (`gather` of a single pid).
+    /// Push the first element of the answer (`gather` of a single pid,
+    /// `embed` of one text).
     First,
+    /// `context.append` under `summarize`: the answer is the summary of the
+    /// `plan`'s entries; then `item` is appended and `null` pushed.
+    Summarize {
+        plan: crate::context::Summary,
+        item: crate::context::Entry,
+    },
+    /// `memory.search`: the answer embeds the query, then the entries named
+    /// in `keys` (those not cached); push the best `k` entries.
+    Search {
+        k: usize,
+        keys: Vec<String>,
+    },
 }
 
 /// One Turn process: a program, its stack and frames, memory and limits.
@@ -108,7 +121,8 @@ pub struct Vm {
     pub(crate) program: Rc<Program>,
     /// The constant pool as values (strings allocated once).
     pub(crate) consts: Rc<[Value]>,
-    pub(crate) natives: &'static [NativeDef],
+    /// The builtins in the order of the program's globals.
+    pub(crate) natives: Rc<[&'static NativeDef]>,
     pub(crate) stack: Vec<Value>,
     pub(crate) frames: Vec<Frame>,
     pub(crate) handlers: Vec<Handler>,
@@ -116,6 +130,8 @@ pub struct Vm {
     /// Methods by (struct id, name): shared with spawned children, copied on write.
     pub(crate) methods: Rc<HashMap<(u32, u32), Value>>,
     pub(crate) memory: Map,
+    /// Embeddings of memory entries by key (dropped by remember/forget).
+    pub(crate) embeddings: crate::memory::Embeddings,
     pub(crate) context: crate::context::Context,
     pub(crate) pending: Pending,
     pub(crate) pending_error: Option<RtError>,
@@ -124,16 +140,25 @@ pub struct Vm {
     pub limits: Limits,
     pub(crate) echo: Option<u16>,
     pub(crate) forget: Option<u16>,
+    pub(crate) search: Option<u16>,
+    pub(crate) embed: Option<u16>,
     pub(crate) links: crate::process::Links,
 }
 
 /// Builtins that need the process's own state; the VM answers them itself.
 /// The runtime appends these to the std natives to form the global table.
-pub static VM_NATIVES: &[NativeDef] = &[NativeDef {
-    name: "forget",
-    arity: crate::native::Arity::exact(1),
-    func: vm_owned,
-}];
+pub static VM_NATIVES: &[NativeDef] = &[
+    NativeDef {
+        name: "forget",
+        arity: crate::native::Arity::exact(1),
+        func: vm_owned,
+    },
+    NativeDef {
+        name: "__sys_memory_search",
+        arity: crate::native::Arity::exact(2),
+        func: vm_owned,
+    },
+];
 
 fn vm_owned(_: &mut NativeCx, _: &[Value]) -> crate::native::NativeResult {
     Err(Flow::Error(RtError::internal(
@@ -142,8 +167,9 @@ fn vm_owned(_: &mut NativeCx, _: &[Value]) -> crate::native::NativeResult {
 }
 
 impl Vm {
-    /// A process about to run the program's entry module. `natives` must be
-    /// the table the program was compiled against.
+    /// A process about to run the program's entry module. `natives` must
+    /// hold every builtin the program was compiled against (by name: a
+    /// table that has grown since still runs older programs).
     pub fn new(
         program: Rc<Program>,
         natives: &'static [NativeDef],
@@ -178,17 +204,26 @@ impl Vm {
         natives: &'static [NativeDef],
         limits: Limits,
     ) -> Result<Vm, RtError> {
-        if program.globals.len() != natives.len()
-            || program
+        let natives: Rc<[&'static NativeDef]> = if program.globals.len() == natives.len()
+            && program
                 .globals
                 .iter()
                 .zip(natives)
-                .any(|(g, n)| g != n.name)
+                .all(|(g, n)| g == n.name)
         {
-            return Err(RtError::internal(
-                "the program was compiled against a different builtin table",
-            ));
-        }
+            natives.iter().collect()
+        } else {
+            program
+                .globals
+                .iter()
+                .map(|g| natives.iter().find(|n| n.name == g.as_str()))
+                .collect::<Option<_>>()
+                .ok_or_else(|| {
+                    RtError::internal(
+                        "the program was compiled against a builtin table this turn lacks",
+                    )
+                })?
+        };
         let modules = vec![ModuleState::NotLoaded; program.modules.len()];
         let consts: Rc<[Value]> = program
             .constants
@@ -199,14 +234,14 @@ impl Vm {
                 _ => Value::Null,
             })
             .collect();
-        let echo = natives
-            .iter()
-            .position(|n| n.name == "echo")
-            .map(|i| i as u16);
-        let forget = natives
-            .iter()
-            .position(|n| n.name == "forget")
-            .map(|i| i as u16);
+        let find = |name: &str| {
+            natives
+                .iter()
+                .position(|n| n.name == name)
+                .map(|i| i as u16)
+        };
+        let (echo, forget) = (find("echo"), find("forget"));
+        let (search, embed) = (find("__sys_memory_search"), find("embed"));
         Ok(Vm {
             program,
             consts,
@@ -217,6 +252,7 @@ impl Vm {
             modules,
             methods: Rc::new(HashMap::new()),
             memory: Map::default(),
+            embeddings: Default::default(),
             context: crate::context::Context::default(),
             pending: Pending::None,
             pending_error: None,
@@ -225,6 +261,8 @@ impl Vm {
             limits,
             echo,
             forget,
+            search,
+            embed,
             links: crate::process::Links::default(),
         })
     }
@@ -248,6 +286,23 @@ impl Vm {
                     Value::List(l) => l.first().cloned().unwrap_or_default(),
                     other => other.clone(),
                 }),
+                Pending::Summarize { plan, item } => {
+                    let done = match v.plain() {
+                        Value::Str(s) => self.context.apply_summary(&plan, s, item),
+                        other => Err(RtError::type_error(format!(
+                            "the summary of the context must be a Str, found {}",
+                            article(other.type_name())
+                        ))),
+                    };
+                    match done {
+                        Ok(()) => self.stack.push(Value::Null),
+                        Err(e) => self.pending_error = Some(e),
+                    }
+                }
+                Pending::Search { k, keys } => match self.finish_search(k, &keys, &v) {
+                    Ok(found) => self.stack.push(found),
+                    Err(e) => self.pending_error = Some(e),
+                },
                 _ => self.stack.push(v),
             },
             Err(e) => self.pending_error = Some(e),
@@ -828,7 +883,7 @@ impl Vm {
         self.charge(bytes / 4096)
     }
 
-    fn charge(&mut self, steps: usize) -> Result<(), RtError> {
+    pub(crate) fn charge(&mut self, steps: usize) -> Result<(), RtError> {
         if steps == 0 {
             return Ok(());
         }
@@ -1163,9 +1218,12 @@ impl Vm {
             }
             Op::Recall => {
                 let k = pop!();
-                let key = memory_key(&k)?;
-                let v = self.memory.get(&key).cloned().unwrap_or_default();
-                self.stack.push(v);
+                // A string key is looked up as it is (no copy).
+                let v = match k.plain() {
+                    Value::Str(key) => self.memory.get(key.as_str()).cloned(),
+                    _ => self.memory.get(&memory_key(&k)?).cloned(),
+                };
+                self.stack.push(v.unwrap_or_default());
             }
             Op::Suspend => {
                 self.pending = Pending::Push;
@@ -1200,8 +1258,17 @@ impl Vm {
             Op::Context { method, argc } => {
                 let at = self.stack.len().saturating_sub(argc as usize);
                 let args = self.stack.split_off(at);
-                let v = self.context_op(program.str_const(method), &args)?;
-                self.stack.push(v);
+                let method = program.str_const(method);
+                if method == "append" {
+                    let arg = args.first().cloned().unwrap_or_default();
+                    if let Some(e) = self.context_append(&arg)? {
+                        return Ok(Step::Exit(Outcome::Effect(e)));
+                    }
+                    self.stack.push(Value::Null);
+                } else {
+                    let v = self.context_op(method, &args)?;
+                    self.stack.push(v);
+                }
             }
             Op::Spawn { link } => {
                 let func = pop!();
@@ -1467,26 +1534,38 @@ impl Vm {
         })))
     }
 
-    /// `context.method(args)`.
-    fn context_op(&mut self, method: &str, args: &[Value]) -> Result<Value, RtError> {
-        let text = |v: &Value, program: &Program| -> Result<String, RtError> {
-            if crate::value::contains_identity(v) {
-                return Err(RtError::identity(
-                    "an Identity cannot be put into the context",
-                ));
-            }
-            crate::display::display(v, program)
+    /// `context.append(x)`: appended now, or (under `summarize`, over
+    /// budget) the `infer` of a summary that `resume` completes. The
+    /// summary's context is P0 only; the entries to summarize are in the
+    /// prompt.
+    fn context_append(&mut self, arg: &Value) -> Result<Option<Effect>, RtError> {
+        let item = crate::context::Entry::new(context_text(arg, &self.program)?);
+        let Some(plan) = self.context.needs_summary(&item) else {
+            self.context.append_entry(item)?;
+            return Ok(None);
         };
+        let prompt = self.context.summary_prompt(&plan);
+        let context = self
+            .context
+            .system
+            .iter()
+            .map(|e| (crate::context::Tier::System, e.text.clone()))
+            .collect();
+        self.pending = Pending::Summarize { plan, item };
+        Ok(Some(Effect::Infer {
+            ty: turn_bytecode::Ty::Str,
+            prompt,
+            context,
+        }))
+    }
+
+    /// `context.method(args)` (all but `append`).
+    fn context_op(&mut self, method: &str, args: &[Value]) -> Result<Value, RtError> {
         let arg = args.first().cloned().unwrap_or_default();
         match method {
             "system" => {
-                let t = text(&arg, &self.program)?;
+                let t = context_text(&arg, &self.program)?;
                 self.context.push_system(t)?;
-                Ok(Value::Null)
-            }
-            "append" => {
-                let t = text(&arg, &self.program)?;
-                self.context.append(t)?;
                 Ok(Value::Null)
             }
             "budget" => match arg.as_num() {
@@ -1539,6 +1618,7 @@ impl Vm {
         if crate::value::contains_identity(&v) {
             return Err(RtError::identity("an Identity cannot be written to memory"));
         }
+        self.embeddings.shift_remove(&key);
         self.memory.insert(key, v);
         Ok(())
     }
@@ -1589,9 +1669,10 @@ impl Vm {
         callee_at: usize,
         argc: usize,
     ) -> Result<Option<Outcome>, RtError> {
-        let def = self
+        let def: &'static NativeDef = self
             .natives
             .get(i as usize)
+            .copied()
             .ok_or_else(|| RtError::internal("bad native index"))?;
         if argc < def.arity.min as usize || argc > def.arity.max as usize {
             return Err(arity_error(
@@ -1604,9 +1685,13 @@ impl Vm {
         if Some(i) == self.forget {
             let key = memory_key(&self.stack.get(callee_at + 1).cloned().unwrap_or_default())?;
             let old = self.memory.shift_remove(&key);
+            self.embeddings.shift_remove(&key);
             self.stack.truncate(callee_at);
             self.stack.push(Value::Bool(old.is_some()));
             return Ok(None);
+        }
+        if Some(i) == self.search {
+            return self.memory_search(callee_at);
         }
         // A native may read all of its arguments: charge for their size.
         let read: usize = self.stack[callee_at + 1..].iter().map(shallow_size).sum();
@@ -1629,6 +1714,8 @@ impl Vm {
             Err(Flow::Effect(effect)) => {
                 self.pending = if Some(i) == self.echo {
                     Pending::PushValue(first_arg)
+                } else if Some(i) == self.embed {
+                    Pending::First
                 } else {
                     Pending::Push
                 };
@@ -2033,6 +2120,16 @@ fn range_bounds(args: &[Value], p: &Program) -> Result<(f64, f64, f64), RtError>
         return Err(RtError::value_error("range: the step must not be 0"));
     }
     Ok((start, end, step))
+}
+
+/// The text a value puts into the context: its display form.
+fn context_text(v: &Value, program: &Program) -> Result<String, RtError> {
+    if crate::value::contains_identity(v) {
+        return Err(RtError::identity(
+            "an Identity cannot be put into the context",
+        ));
+    }
+    crate::display::display(v, program)
 }
 
 fn memory_key(k: &Value) -> Result<String, RtError> {

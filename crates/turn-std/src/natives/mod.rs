@@ -8,6 +8,8 @@ mod core;
 mod json;
 mod list;
 mod math;
+mod memory;
+mod process;
 mod regex;
 mod str;
 mod time;
@@ -109,4 +111,8 @@ pub(crate) static NATIVES: &[NativeDef] = &[
     // std/time
     def("__sys_time_now", NONE, time::now),
     def("__sys_time_sleep", ONE, time::sleep),
+    // std/supervisor (the supervisor itself is Turn code in std/supervisor.tn)
+    def("__sys_stop", ONE, process::stop),
+    // embeddings (`memory.search` is VM-owned: turn_vm::VM_NATIVES)
+    def("embed", ONE, memory::embed),
 ];

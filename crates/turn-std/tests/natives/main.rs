@@ -6,6 +6,7 @@ mod json;
 mod list;
 mod math;
 mod modules;
+mod process;
 mod regex;
 mod str;
 mod time;
