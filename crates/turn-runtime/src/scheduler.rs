@@ -715,12 +715,17 @@ impl System {
                 false
             }
             Effect::Stop { pid } => {
-                let was = if pid == me {
-                    false
+                let r = if pid == MAIN {
+                    Err(RtError::new(
+                        "process",
+                        "the main process cannot be stopped: the program ends when it returns",
+                    ))
+                } else if pid == me {
+                    Ok(false)
                 } else {
-                    self.kill(pid, cur, host)
+                    Ok(self.kill(pid, cur, host))
                 };
-                cur.vm.resume(Ok(Value::Bool(was)));
+                cur.vm.resume(r.map(Value::Bool));
                 true
             }
             Effect::Suspend => {
@@ -888,6 +893,12 @@ impl System {
         for k in stale {
             self.requests.remove(&k);
         }
+        // A process stopped or failed takes its linked children with it
+        // (a supervision tree shuts down from the top); a normal return
+        // leaves them running.
+        if !matches!(end, End::Normal(_)) {
+            self.stop_tree(&p.vm.links().children);
+        }
         let Some(parent) = p.vm.links().parent else {
             return;
         };
@@ -924,6 +935,31 @@ impl System {
                     self.queue.push_back(parent);
                 }
             }
+        }
+    }
+
+    /// Stop these processes and, recursively, their linked children. Their
+    /// parents are gone, so no exit message is sent.
+    fn stop_tree(&mut self, pids: &[u64]) {
+        let mut work: Vec<u64> = pids.to_vec();
+        while let Some(pid) = work.pop() {
+            let Some(victim) = pid
+                .checked_sub(1)
+                .and_then(|i| self.procs.get_mut(i as usize))
+                .and_then(|s| s.take())
+            else {
+                continue;
+            };
+            self.queue.retain(|p| *p != pid);
+            let stale: Vec<(u64, u64)> = self
+                .requests
+                .range((pid, 0)..=(pid, u64::MAX))
+                .map(|(k, _)| *k)
+                .collect();
+            for k in stale {
+                self.requests.remove(&k);
+            }
+            work.extend(victim.vm.links().children.iter().copied());
         }
     }
 

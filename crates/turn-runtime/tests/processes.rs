@@ -275,3 +275,61 @@ fn a_checkpoint_written_by_format_1_loads_and_continues() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Records the context each `infer` is sent with.
+#[derive(Default)]
+struct Recording {
+    contexts: Vec<Vec<String>>,
+}
+
+impl Host for Recording {
+    fn print(&mut self, _: &str) {}
+    fn start(&mut self, _: &Rc<Program>, effect: Effect, _: &str) -> Started {
+        if let Effect::Infer { context, .. } = effect {
+            self.contexts.push(
+                context
+                    .into_iter()
+                    .map(|(t, x)| format!("{}:{x}", t.name()))
+                    .collect(),
+            );
+        }
+        turn_runtime::ready(Ok(Value::str("fine")))
+    }
+    fn now(&mut self) -> f64 {
+        0.0
+    }
+    fn sleep(&mut self, _: f64) {}
+    fn random(&mut self) -> f64 {
+        0.0
+    }
+}
+
+#[test]
+fn paper_e3_a_spawned_process_infers_with_an_empty_context() {
+    let program = compile(
+        r#"
+        context.system("coordinator rules");
+        context.append("parent note");
+        let parent_answer = infer Str { "parent asks" };
+        let pids = spawn_each([1, 2, 3], turn(x) { return infer Str { "child asks " + str(x) }; });
+        return [parent_answer, gather pids];
+        "#,
+    );
+    let vm = Vm::new(program.clone(), turn_runtime::builtins(), Limits::default()).expect("vm");
+    let mut host = Recording::default();
+    match turn_runtime::run(vm, &mut host).expect("runs") {
+        RunResult::Done(v) => assert_eq!(
+            display(&v, &program).expect("display"),
+            r#"["fine", ["fine", "fine", "fine"]]"#
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(host.contexts.len(), 4);
+    assert_eq!(
+        host.contexts[0],
+        ["system:coordinator rules", "working:parent note"]
+    );
+    for child in &host.contexts[1..] {
+        assert!(child.is_empty(), "a child sent context {child:?}");
+    }
+}

@@ -88,9 +88,18 @@ impl Vm {
         link: bool,
     ) -> Result<Vm, RtError> {
         let Value::Closure(c) = func.plain() else {
+            let found = match func.plain() {
+                Value::Native(i) => format!(
+                    "the builtin `{}`",
+                    self.natives
+                        .get(*i as usize)
+                        .map(|n| crate::vm::native_display_name(n.name))
+                        .unwrap_or_default()
+                ),
+                other => article(&describe_type(other, &self.program)),
+            };
             return Err(RtError::type_error(format!(
-                "`spawn` needs a function written in Turn, found {}",
-                article(&describe_type(func, &self.program))
+                "`spawn` needs a function written in Turn (`turn(…) {{ … }}`), found {found}"
             )));
         };
         let f = self
@@ -170,6 +179,8 @@ impl Vm {
     }
 
     /// Take the oldest message.
+    /// Take the oldest message. An exit message taken here stays available
+    /// to `gather` until it is gathered.
     pub fn take_message(&mut self) -> Option<Value> {
         self.links.mailbox.pop_front()
     }
