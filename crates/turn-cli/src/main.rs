@@ -11,6 +11,9 @@ use turn_vm::{Limits, Program};
 
 mod durable;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "turn",

@@ -151,7 +151,7 @@ pub fn encode(sys: &System, seq: u64) -> Vec<u8> {
                 vm: p.vm.checkpoint().encode(),
                 wait: match &p.wait {
                     Wait::Receive { timer } => SWait::Receive { timer: *timer },
-                    Wait::Gather(pids) => SWait::Gather(pids.clone()),
+                    Wait::Gather { pids, .. } => SWait::Gather(pids.clone()),
                     Wait::External { n, tool } => SWait::External {
                         n: *n,
                         tool: tool.clone(),
@@ -225,7 +225,15 @@ pub fn decode(
             .ok_or_else(|| damaged(format!("pid {pid} out of range")))?;
         let wait = match sp.wait {
             SWait::Ready => Wait::Ready,
-            SWait::Gather(p) => Wait::Gather(p),
+            SWait::Gather(pids) => {
+                let exits = &vm.links().exits;
+                let missing = pids
+                    .iter()
+                    .filter(|p| !exits.contains_key(p))
+                    .copied()
+                    .collect();
+                Wait::Gather { pids, missing }
+            }
             SWait::Receive { timer } => {
                 if let Some((n, t)) = timer {
                     let effect = Effect::Sleep { seconds: t };

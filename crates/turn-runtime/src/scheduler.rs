@@ -40,7 +40,11 @@ pub(crate) enum Wait {
     Receive {
         timer: Option<(u64, f64)>,
     },
-    Gather(Vec<u64>),
+    /// `gather`: all the pids, and those that have not ended yet.
+    Gather {
+        pids: Vec<u64>,
+        missing: std::collections::BTreeSet<u64>,
+    },
     /// `suspend;` (effect `n`): answered when the run resumes.
     Suspended {
         n: u64,
@@ -711,7 +715,13 @@ impl System {
                 false
             }
             Effect::Gather { pids } => {
-                cur.wait = Wait::Gather(pids);
+                let exits = &cur.vm.links().exits;
+                let missing = pids
+                    .iter()
+                    .filter(|p| !exits.contains_key(p))
+                    .copied()
+                    .collect();
+                cur.wait = Wait::Gather { pids, missing };
                 false
             }
             Effect::Stop { pid } => {
@@ -914,15 +924,20 @@ impl System {
                     return;
                 };
                 pp.vm.child_exited(pid, msg);
-                let wake = match &pp.wait {
+                let wake = match &mut pp.wait {
                     Wait::Receive { timer } => {
                         let timer = *timer;
                         let m = pp.vm.take_message().unwrap_or_default();
                         Some((Ok(m), timer))
                     }
-                    Wait::Gather(pids) => {
-                        let pids = pids.clone();
-                        pp.vm.take_gathered(&pids).map(|r| (Ok(r), None))
+                    Wait::Gather { pids, missing } => {
+                        missing.remove(&pid);
+                        if missing.is_empty() {
+                            let pids = std::mem::take(pids);
+                            pp.vm.take_gathered(&pids).map(|r| (Ok(r), None))
+                        } else {
+                            None
+                        }
                     }
                     _ => None,
                 };
@@ -965,18 +980,22 @@ impl System {
 
     /// Main has ended: report and stop the processes still running.
     fn stop_orphans(&mut self, host: &mut dyn Host) {
-        let left: Vec<String> = self
-            .procs
-            .iter()
-            .skip(1)
-            .flatten()
-            .map(|p| format!("<pid {}> ({})", p.vm.pid(), describe_wait(&p.wait)))
-            .collect();
-        if !left.is_empty() {
+        let count = self.procs.iter().skip(1).flatten().count();
+        if count > 0 {
+            let mut left: Vec<String> = self
+                .procs
+                .iter()
+                .skip(1)
+                .flatten()
+                .take(10)
+                .map(|p| format!("<pid {}> ({})", p.vm.pid(), describe_wait(&p.wait)))
+                .collect();
+            if count > 10 {
+                left.push(format!("and {} more", count - 10));
+            }
             host.notice(&format!(
-                "main returned with {} process{} still running, now stopped: {}",
-                left.len(),
-                if left.len() == 1 { "" } else { "es" },
+                "main returned with {count} process{} still running, now stopped: {}",
+                if count == 1 { "" } else { "es" },
                 left.join(", ")
             ));
         }
@@ -998,13 +1017,17 @@ pub(crate) fn describe_wait(w: &Wait) -> String {
         Wait::Receive {
             timer: Some((_, t)),
         } => format!("waiting in `receive timeout {t}`"),
-        Wait::Gather(pids) => format!(
-            "waiting in `gather` for {}",
-            pids.iter()
+        Wait::Gather { missing, .. } => {
+            let mut names: Vec<String> = missing
+                .iter()
+                .take(5)
                 .map(|p| format!("<pid {p}>"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+                .collect();
+            if missing.len() > 5 {
+                names.push(format!("and {} more", missing.len() - 5));
+            }
+            format!("waiting in `gather` for {}", names.join(", "))
+        }
         Wait::Suspended { .. } => "suspended".into(),
         Wait::External { tool, .. } => format!("waiting for the external tool `{tool}`"),
     }

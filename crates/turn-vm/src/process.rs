@@ -195,7 +195,8 @@ impl Vm {
     /// Check that `gather` may wait for these pids.
     pub fn check_gather(&self, pids: &[u64]) -> Result<(), RtError> {
         for p in pids {
-            if !self.links.children.contains(p) {
+            // Pids grow, so `children` is sorted.
+            if self.links.children.binary_search(p).is_err() {
                 return Err(RtError::new(
                     "process",
                     format!(
@@ -229,13 +230,18 @@ impl Vm {
                 );
             }
         }
-        for p in pids {
-            if let Some(msg) = self.links.exits.remove(p) {
-                if let Some(i) = self.links.mailbox.iter().position(|m| same(m, &msg)) {
-                    self.links.mailbox.remove(i);
-                }
+        // Their exit messages leave the mailbox, in one pass.
+        let taken: std::collections::HashMap<u64, Value> = pids
+            .iter()
+            .filter_map(|p| self.links.exits.remove(p).map(|m| (*p, m)))
+            .collect();
+        self.links.mailbox.retain(|m| {
+            let Value::Map(map) = m else { return true };
+            match map.get("pid") {
+                Some(Value::Pid(p)) => !taken.get(p).is_some_and(|x| same(x, m)),
+                _ => true,
             }
-        }
+        });
         Some(Value::list(out))
     }
 
