@@ -1614,11 +1614,23 @@ impl Vm {
     }
 
     fn remember(&mut self, k: Value, v: Value) -> Result<(), RtError> {
-        let key = memory_key(&k)?;
         if crate::value::contains_identity(&v) {
             return Err(RtError::identity("an Identity cannot be written to memory"));
         }
-        self.embeddings.shift_remove(&key);
+        // Overwriting a string key needs no new key string.
+        if let Value::Str(key) = k.plain() {
+            if !self.embeddings.is_empty() {
+                self.embeddings.shift_remove(key.as_str());
+            }
+            if let Some(slot) = self.memory.get_mut(key.as_str()) {
+                discard(std::mem::replace(slot, v));
+                return Ok(());
+            }
+        }
+        let key = memory_key(&k)?;
+        if !self.embeddings.is_empty() {
+            self.embeddings.shift_remove(&key);
+        }
         self.memory.insert(key, v);
         Ok(())
     }
