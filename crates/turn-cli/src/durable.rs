@@ -74,11 +74,15 @@ pub fn run(
         Ok(s) => s,
         Err(c) => return c,
     };
+    // The absolute path, so a resume from elsewhere finds the same turn.toml.
+    let entry = std::fs::canonicalize(file)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| file.to_string());
     let r = durable::start(
         &store,
         &id,
         program,
-        file,
+        &entry,
         limits,
         &mut host,
         StartMode { force },
@@ -139,7 +143,7 @@ pub fn resume(id: &str, result: Option<&str>, dir: &Path, args: &InferArgs) -> E
         Ok(h) => h,
         Err(c) => return c,
     };
-    let r = durable::resume(&store, &id, Limits::default(), &mut host, supplied);
+    let r = durable::resume(&store, &id, &mut host, supplied);
     print_stats(&host, args);
     ended(r, &id)
 }
@@ -168,13 +172,13 @@ pub fn replay(
             Ok(h) => h,
             Err(c) => return c,
         };
-        let r = durable::fork(&store, &id, n, &dst, Limits::default(), &mut host);
+        let r = durable::fork(&store, &id, n, &dst, &mut host);
         print_stats(&host, args);
         return ended(r, &dst);
     }
     // Output only: no provider, no tool.
     let mut host = super::SystemHost::default();
-    match durable::replay(&store, &id, until, Limits::default(), &mut host) {
+    match durable::replay(&store, &id, until, &mut host) {
         Ok((Replayed::Same { result, effects }, program)) => {
             eprintln!(
                 "replay of `{id}` reproduced the recorded run: {} from {effects} log entries",
@@ -211,7 +215,7 @@ pub fn inspect(id: &str, json: bool, dir: &Path) -> ExitCode {
         Ok(s) => s,
         Err(c) => return c,
     };
-    match durable::state(&store, &id, Limits::default()) {
+    match durable::state(&store, &id) {
         Ok((rec, system, log)) => {
             let j = turn_cli::runs::inspect_json(&rec, &system, &log);
             if json {

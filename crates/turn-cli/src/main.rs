@@ -318,8 +318,13 @@ fn report_result(result: Result<RunResult, turn_vm::RtError>, shown: &Program) -
             ExitCode::from(2)
         }
         Ok(RunResult::Waiting { tool, pid }) => {
-            eprintln!("waiting: <pid {pid}> needs the result of the external tool `{tool}`");
-            ExitCode::SUCCESS
+            // Durable runs stop here before reaching this function.
+            eprintln!(
+                "error: <pid {pid}> waits for the external tool `{tool}`, whose result can only \
+                 be supplied to a durable run: run it with --id ID, then \
+                 `turn resume ID --result '<json>'`"
+            );
+            ExitCode::from(2)
         }
         Ok(RunResult::Suspended) => {
             eprintln!("suspended");

@@ -93,11 +93,30 @@ impl Tools {
             Ok(j) => j.to_string(),
             Err(e) => return Some(turn_runtime::ready(Err(e))),
         };
-        let (name, key, dir) = (name.to_string(), key.to_string(), self.dir.clone());
+        // A run without an id has keys `/pid/n`: make them unique to this
+        // invocation.
+        let key = if key.starts_with('/') {
+            format!("{}{key}", local_prefix())
+        } else {
+            key.to_string()
+        };
+        let (name, dir) = (name.to_string(), self.dir.clone());
         Some(Box::pin(async move {
             run(&spec, &name, &key, &dir, input).await
         }))
     }
+}
+
+/// `local-<start ms>-<os pid>`, fixed for the life of this `turn` process.
+fn local_prefix() -> &'static str {
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PREFIX.get_or_init(|| {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        format!("local-{ms}-{}", std::process::id())
+    })
 }
 
 async fn run(

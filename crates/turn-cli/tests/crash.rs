@@ -55,7 +55,8 @@ fn setup(dir: &Path) {
 
 fn calls_of(dir: &Path, id: &str) -> Vec<String> {
     let text = std::fs::read_to_string(dir.join("calls.log")).unwrap_or_default();
-    let prefix = format!("{id}/");
+    // Keys are `ID.CREATED/pid/n`.
+    let prefix = format!("{id}.");
     text.lines()
         .filter(|l| l.starts_with(&prefix))
         .map(str::to_string)
@@ -121,12 +122,12 @@ fn killed_runs_resume_to_the_same_result_without_repeating_logged_effects() {
         let rid = RunId::parse(&id).expect("id");
         let logged: Vec<String> = match store.run(&rid).expect("read run") {
             None => Vec::new(),
-            Some(_) => store
+            Some(rec) => store
                 .log(&rid, 0)
                 .expect("read log")
                 .into_iter()
                 .filter(|e| e.kind == "tool:record")
-                .map(|e| format!("{id}/{}/{}", e.pid, e.n))
+                .map(|e| format!("{id}.{}/{}/{}", rec.created_ms, e.pid, e.n))
                 .collect(),
         };
         let at_kill = store.log_len(&rid).unwrap_or(0);

@@ -260,3 +260,31 @@ fn inspect_shows_processes_memory_context_and_the_log() {
     assert_eq!(j["context"]["system"][0], "You are terse.");
     assert_eq!(turn(p.path(), &["resume", "insp"]).stdout, "[\"hello\"]\n");
 }
+
+#[test]
+fn limits_and_tools_belong_to_the_run() {
+    let p = project(&[
+        ("spin.tn", "let i = 0;\nwhile true { i = i + 1; }\n"),
+        ("turn.toml", "[tools.echo_back]\ncommand = [\"sh\", \"-c\", \"cat\"]\n"),
+        (
+            "t.tn",
+            "suspend;\nreturn call(\"echo_back\", {\"ok\": true});\n",
+        ),
+    ]);
+    let spin = turn(p.path(), &["run", "spin.tn", "--id", "spin", "--max-steps", "1000"]);
+    assert_eq!(spin.code, 2, "{}", spin.stderr);
+    assert!(spin.stderr.contains("limit"), "{}", spin.stderr);
+    // The replay runs under the limits the run was given (else: forever).
+    let replay = turn(p.path(), &["replay", "spin"]);
+    assert!(replay.stderr.contains("reproduced"), "{}", replay.stderr);
+    // Resumed from another directory, the run still finds its turn.toml.
+    assert!(turn(p.path(), &["run", "t.tn", "--id", "tool"]).ok);
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let store = p.path().join(".turn");
+    let resumed = turn(
+        elsewhere.path(),
+        &["resume", "tool", "--store", &store.to_string_lossy()],
+    );
+    assert!(resumed.ok, "{}", resumed.stderr);
+    assert_eq!(resumed.stdout, "{\"ok\": true}\n");
+}

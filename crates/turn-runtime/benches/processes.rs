@@ -325,11 +325,7 @@ fn main() {
     assert!(matches!(ended.result, RunResult::Done(_)));
     let d = best(5, || {
         let t = Instant::now();
-        let (r, _) = turn_runtime::durable::replay(
-            &store,
-            &id,
-            None,
-            Limits::default(),
+        let (r, _) = turn_runtime::durable::replay(&store, &id, None,
             &mut Quick::default(),
         )
         .expect("replay");

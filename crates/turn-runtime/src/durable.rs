@@ -3,9 +3,10 @@
 //! with an external tool's result), replay (strictly from the log, calling
 //! nothing) and fork (a new run that continues live from an effect index).
 //!
-//! Log layout: entry 0 (`memory.load`) holds the memory the main process
-//! started with (the agent's memory from earlier runs), so a replay starts
-//! from the same state; entries 1… are effect answers in delivery order.
+//! Log layout: entry 0 (`run.start`) holds what the run started from: the
+//! main process's memory (the agent's memory from earlier runs) and the
+//! limits it was given, so a resume, replay or fork starts from the same
+//! state; entries 1… are effect answers in delivery order.
 
 use crate::journal::{AtEnd, Entry, Journal, Sink};
 use crate::scheduler::{CheckpointSink, Options, Stop, System};
@@ -101,16 +102,13 @@ pub fn start(
         })
         .map_err(store_err)?;
     let program = Rc::new(program);
-    let mut main = Vm::new(program.clone(), crate::natives_for(&program)?, limits)?;
-    // The agent's memory from earlier runs, recorded as entry 0.
-    let memory = initial_memory(store, id)?;
-    set_memory(&mut main, &memory, &program)?;
-    store
-        .append(id, &[memory_entry(memory)])
-        .map_err(store_err)?;
-    let mut system = System::new(main);
+    // The agent's memory from earlier runs and the limits, as entry 0.
+    let first = start_entry(store, id, &limits, &program)?;
+    store.append(id, &[first.clone()]).map_err(store_err)?;
+    let system = start_system(&program, &first.answer)?;
+    let mut system = system;
     let mut journal = Journal::replaying(Vec::new(), 1, Some(sink(store, id)), AtEnd::GoLive);
-    let options = options(id, false);
+    let options = options(id, t);
     let stop = crate::drive(
         &mut system,
         host,
@@ -127,7 +125,6 @@ pub fn start(
 pub fn resume(
     store: &dyn Store,
     id: &RunId,
-    limits: Limits,
     host: &mut dyn Host,
     result: Option<Result<Value, RtError>>,
 ) -> Result<Ended, RtError> {
@@ -162,7 +159,7 @@ pub fn resume(
         ));
     }
     let program = load_program(store, &rec)?;
-    let (mut system, from) = restore_latest(store, id, &program, limits)?;
+    let (mut system, from) = restore_latest(store, id, &program)?;
     let recorded = entries(store, id, from)?;
     let mut journal = Journal::replaying(recorded, from, Some(sink(store, id)), AtEnd::GoLive);
     store
@@ -179,7 +176,7 @@ pub fn resume(
         &mut system,
         host,
         &mut journal,
-        &options(id, false),
+        &options(id, rec.created_ms),
         Some(checkpoints(store, id)),
     );
     conclude(store, id, &system, stop, journal.position())
@@ -202,12 +199,11 @@ pub fn replay(
     store: &dyn Store,
     id: &RunId,
     until: Option<u64>,
-    limits: Limits,
     host: &mut dyn Host,
 ) -> Result<(Replayed, Rc<Program>), RtError> {
     let rec = record(store, id)?;
     let program = load_program(store, &rec)?;
-    let (mut system, mut recorded) = from_start(store, id, &program, limits, false)?;
+    let (mut system, mut recorded) = from_start(store, id, &program, false)?;
     let total = recorded.len() as u64 + 1;
     if let Some(n) = until {
         recorded.truncate(n.saturating_sub(1) as usize);
@@ -215,7 +211,7 @@ pub fn replay(
     let mut journal = Journal::replaying(recorded, 1, None, AtEnd::Stop);
     let options = Options {
         print_replayed: true,
-        ..options(id, false)
+        ..options(id, rec.created_ms)
     };
     let stop = crate::drive(&mut system, host, &mut journal, &options, None);
     let replayed = match stop {
@@ -265,7 +261,6 @@ pub fn fork(
     src: &RunId,
     until: u64,
     dst: &RunId,
-    limits: Limits,
     host: &mut dyn Host,
 ) -> Result<Ended, RtError> {
     record(store, src)?;
@@ -278,11 +273,11 @@ pub fn fork(
     store.fork(src, dst, until.max(1)).map_err(store_err)?;
     let rec = record(store, dst)?;
     let program = load_program(store, &rec)?;
-    let (mut system, recorded) = from_start(store, dst, &program, limits, false)?;
+    let (mut system, recorded) = from_start(store, dst, &program, false)?;
     let mut journal = Journal::replaying(recorded, 1, Some(sink(store, dst)), AtEnd::GoLive);
     let options = Options {
         print_replayed: true,
-        ..options(dst, false)
+        ..options(dst, rec.created_ms)
     };
     let stop = crate::drive(
         &mut system,
@@ -298,18 +293,17 @@ pub fn fork(
 pub fn state(
     store: &dyn Store,
     id: &RunId,
-    limits: Limits,
 ) -> Result<(RunRecord, System, Vec<LogEntry>), RtError> {
     let rec = record(store, id)?;
     let program = load_program(store, &rec)?;
-    let (mut system, recorded) = from_start(store, id, &program, limits, false)?;
+    let (mut system, recorded) = from_start(store, id, &program, false)?;
     let mut journal = Journal::replaying(recorded, 1, None, AtEnd::Stop);
     let mut quiet = Silent;
     match crate::drive(
         &mut system,
         &mut quiet,
         &mut journal,
-        &options(id, false),
+        &options(id, rec.created_ms),
         None,
     ) {
         Stop::Finished(_) | Stop::LogEnded { .. } => {}
@@ -349,10 +343,12 @@ fn checkpoint_every() -> u64 {
         .unwrap_or(CHECKPOINT_EVERY)
 }
 
-fn options(id: &RunId, roundtrip: bool) -> Options {
+/// Idempotency keys are `ID.CREATED/pid/n`: stable across resumes of one
+/// run, distinct between runs of the same id and between forks.
+fn options(id: &RunId, created_ms: u64) -> Options {
     Options {
-        key_prefix: id.to_string(),
-        roundtrip,
+        key_prefix: format!("{id}.{created_ms}"),
+        roundtrip: false,
         print_replayed: false,
         checkpoint_every: checkpoint_every(),
     }
@@ -397,54 +393,111 @@ fn entries(store: &dyn Store, id: &RunId, from: u64) -> Result<Vec<Entry>, RtErr
         .collect())
 }
 
-/// A fresh system with the memory of entry 0, and the entries after it.
-/// A run killed before it logged entry 0 starts from the agent's memory
-/// (and, with `write`, logs it now).
+/// A fresh system as entry 0 describes it, and the entries after it. A run
+/// killed before it logged entry 0 starts from the agent's memory and the
+/// default limits (and, with `write`, logs that now).
 fn from_start(
     store: &dyn Store,
     id: &RunId,
     program: &Rc<Program>,
-    limits: Limits,
     write: bool,
 ) -> Result<(System, Vec<Entry>), RtError> {
     let mut log = entries(store, id, 0)?;
-    let mut main = Vm::new(program.clone(), crate::natives_for(program)?, limits)?;
-    if log.is_empty() {
-        let memory = initial_memory(store, id)?;
-        set_memory(&mut main, &memory, program)?;
+    let first = if log.is_empty() {
+        let first = start_entry(store, id, &Limits::default(), program)?;
         if write {
-            store
-                .append(id, &[memory_entry(memory)])
-                .map_err(store_err)?;
+            store.append(id, &[first.clone()]).map_err(store_err)?;
         }
-    } else if log.first().is_some_and(|e| e.kind == "memory.load") {
-        let first = log.remove(0);
-        set_memory(&mut main, &first.answer, program)?;
+        first.answer
+    } else if log.first().is_some_and(|e| e.kind == START) {
+        log.remove(0).answer
     } else {
         return Err(RtError::new(
             "log",
-            format!("the log of `{id}` does not start with the memory it was run with"),
+            format!("the log of `{id}` does not start with the state it was run from"),
         ));
-    }
-    Ok((System::new(main), log))
+    };
+    Ok((start_system(program, &first)?, log))
 }
 
-fn initial_memory(store: &dyn Store, id: &RunId) -> Result<Vec<u8>, RtError> {
-    Ok(match store.memory(id).map_err(store_err)? {
-        Some(bytes) => bytes,
-        None => answer::encode(&Ok(Value::map(Default::default()))),
-    })
-}
+/// The kind of entry 0.
+const START: &str = "run.start";
 
-fn memory_entry(memory: Vec<u8>) -> LogEntry {
-    LogEntry {
+/// Entry 0 of a new run: `{"memory": …, "limits": {…}}`.
+fn start_entry(
+    store: &dyn Store,
+    id: &RunId,
+    limits: &Limits,
+    program: &Program,
+) -> Result<LogEntry, RtError> {
+    let memory = match store.memory(id).map_err(store_err)? {
+        Some(bytes) => match answer::decode(&bytes, program)? {
+            Ok(m @ Value::Map(_)) => m,
+            _ => return Err(RtError::new("store", "the stored memory is not a map")),
+        },
+        None => Value::map(Default::default()),
+    };
+    let mut l = turn_vm::value::Map::default();
+    l.insert("max_steps".into(), Value::Num(limits.max_steps as f64));
+    l.insert("max_depth".into(), Value::Num(limits.max_call_depth as f64));
+    l.insert("max_value_size".into(), Value::Num(limits.max_value_size as f64));
+    let mut start = turn_vm::value::Map::default();
+    start.insert("memory".into(), memory);
+    start.insert("limits".into(), Value::map(l));
+    Ok(LogEntry {
         seq: 0,
         round: 0,
         pid: crate::scheduler::MAIN,
         n: 0,
-        kind: "memory.load".into(),
+        kind: START.into(),
         digest: String::new(),
-        answer: memory,
+        answer: answer::encode(&Ok(Value::map(start))),
+    })
+}
+
+/// The limits and memory entry 0 records.
+fn read_start(bytes: &[u8], program: &Program) -> Result<(Limits, Vec<(String, Value)>), RtError> {
+    let bad = || RtError::new("log", "the start entry of the log is damaged");
+    let start = match answer::decode(bytes, program)? {
+        Ok(v) => v,
+        Err(_) => return Err(bad()),
+    };
+    let Value::Map(start) = &start else {
+        return Err(bad());
+    };
+    let Some(Value::Map(memory)) = start.get("memory") else {
+        return Err(bad());
+    };
+    let Some(Value::Map(l)) = start.get("limits") else {
+        return Err(bad());
+    };
+    let num = |k: &str| match l.get(k) {
+        Some(Value::Num(n)) if *n >= 0.0 => Ok(*n),
+        _ => Err(bad()),
+    };
+    let limits = Limits {
+        max_steps: num("max_steps")? as u64,
+        max_call_depth: num("max_depth")? as usize,
+        max_value_size: num("max_value_size")? as usize,
+    };
+    Ok((
+        limits,
+        memory.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+    ))
+}
+
+fn start_system(program: &Rc<Program>, start: &[u8]) -> Result<System, RtError> {
+    let (limits, memory) = read_start(start, program)?;
+    let mut main = Vm::new(program.clone(), crate::natives_for(program)?, limits)?;
+    main.set_memory(memory);
+    Ok(System::new(main))
+}
+
+/// The limits a stored run was started with.
+fn stored_limits(store: &dyn Store, id: &RunId, program: &Program) -> Result<Limits, RtError> {
+    match entries(store, id, 0)?.first() {
+        Some(e) if e.kind == START => Ok(read_start(&e.answer, program)?.0),
+        _ => Ok(Limits::default()),
     }
 }
 
@@ -452,24 +505,16 @@ fn restore_latest(
     store: &dyn Store,
     id: &RunId,
     program: &Rc<Program>,
-    limits: Limits,
 ) -> Result<(System, u64), RtError> {
     match store.latest_checkpoint(id).map_err(store_err)? {
-        Some(cp) => checkpoint::decode(&cp.bytes, program.clone(), limits),
+        Some(cp) => {
+            let limits = stored_limits(store, id, program)?;
+            checkpoint::decode(&cp.bytes, program.clone(), limits)
+        }
         None => {
-            let (system, _) = from_start(store, id, program, limits, true)?;
+            let (system, _) = from_start(store, id, program, true)?;
             Ok((system, 1))
         }
-    }
-}
-
-fn set_memory(main: &mut Vm, bytes: &[u8], program: &Program) -> Result<(), RtError> {
-    match &answer::decode(bytes, program)? {
-        Ok(Value::Map(m)) => {
-            main.set_memory(m.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
-            Ok(())
-        }
-        _ => Err(RtError::new("store", "the stored memory is not a map")),
     }
 }
 

@@ -299,6 +299,12 @@ impl System {
                 };
             }
             if !journal.replaying_now() && !strict {
+                // Let the I/O runtime drive timers and sockets even while
+                // some process is always ready (a busy loop must not starve
+                // the others' effects).
+                if !in_flight.is_empty() && !self.queue.is_empty() {
+                    tokio::task::yield_now().await;
+                }
                 // Everything already finished, without waiting.
                 while let Some(Some(done)) = in_flight.next().now_or_never() {
                     delivered += usize::from(self.complete(journal, done));
@@ -420,7 +426,7 @@ impl System {
             ));
         }
         let message = format!(
-            "deadlock: every process is waiting and nothing can wake them ({})",
+            "every process is waiting and nothing can wake them ({})",
             who.join("; ")
         );
         let _ = host;
@@ -715,6 +721,18 @@ impl System {
                 false
             }
             Effect::Gather { pids } => {
+                // A linked child that has ended with no exit kept was gathered.
+                let gone = pids.iter().find(|p| {
+                    !cur.vm.links().exits.contains_key(p)
+                        && !matches!(self.procs.get((**p as usize).wrapping_sub(1)), Some(Some(_)))
+                });
+                if let Some(p) = gone {
+                    cur.vm.resume(Err(RtError::new(
+                        "process",
+                        format!("<pid {p}> was already gathered"),
+                    )));
+                    return true;
+                }
                 let exits = &cur.vm.links().exits;
                 let missing = pids
                     .iter()
@@ -994,7 +1012,7 @@ impl System {
                 left.push(format!("and {} more", count - 10));
             }
             host.notice(&format!(
-                "main returned with {count} process{} still running, now stopped: {}",
+                "main ended with {count} process{} still running, now stopped: {}",
                 if count == 1 { "" } else { "es" },
                 left.join(", ")
             ));

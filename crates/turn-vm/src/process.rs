@@ -110,7 +110,7 @@ impl Vm {
         let argc = args.len();
         if argc < f.min_arity as usize || argc > f.arity as usize {
             return Err(RtError::new(
-                "arity",
+                "call",
                 format!(
                     "a spawned function is called with {argc} argument{}, but `{}` takes {}",
                     if argc == 1 { "" } else { "s" },
@@ -131,15 +131,10 @@ impl Vm {
             stack: Vec::with_capacity(16),
             frames: Vec::new(),
             handlers: Vec::new(),
-            modules: self
-                .modules
-                .iter()
-                .map(|m| match m {
-                    ModuleState::Loaded(v) => ModuleState::Loaded(v.clone()),
-                    // A module half-loaded by the parent loads again in the child.
-                    _ => ModuleState::NotLoaded,
-                })
-                .collect(),
+            // Module state is per process: a module the child uses runs again
+            // in the child (its variables are the child's own). What the
+            // spawned closure captured from the parent is copied below.
+            modules: vec![ModuleState::NotLoaded; self.modules.len()],
             methods: self.methods.clone(),
             memory: Map::default(),
             embeddings: Default::default(),
