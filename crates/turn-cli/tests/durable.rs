@@ -265,13 +265,19 @@ fn inspect_shows_processes_memory_context_and_the_log() {
 fn limits_and_tools_belong_to_the_run() {
     let p = project(&[
         ("spin.tn", "let i = 0;\nwhile true { i = i + 1; }\n"),
-        ("turn.toml", "[tools.echo_back]\ncommand = [\"sh\", \"-c\", \"cat\"]\n"),
+        (
+            "turn.toml",
+            "[tools.echo_back]\ncommand = [\"sh\", \"-c\", \"cat\"]\n",
+        ),
         (
             "t.tn",
             "suspend;\nreturn call(\"echo_back\", {\"ok\": true});\n",
         ),
     ]);
-    let spin = turn(p.path(), &["run", "spin.tn", "--id", "spin", "--max-steps", "1000"]);
+    let spin = turn(
+        p.path(),
+        &["run", "spin.tn", "--id", "spin", "--max-steps", "1000"],
+    );
     assert_eq!(spin.code, 2, "{}", spin.stderr);
     assert!(spin.stderr.contains("limit"), "{}", spin.stderr);
     // The replay runs under the limits the run was given (else: forever).

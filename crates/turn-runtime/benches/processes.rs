@@ -325,10 +325,8 @@ fn main() {
     assert!(matches!(ended.result, RunResult::Done(_)));
     let d = best(5, || {
         let t = Instant::now();
-        let (r, _) = turn_runtime::durable::replay(&store, &id, None,
-            &mut Quick::default(),
-        )
-        .expect("replay");
+        let (r, _) = turn_runtime::durable::replay(&store, &id, None, &mut Quick::default())
+            .expect("replay");
         assert!(matches!(r, turn_runtime::durable::Replayed::Same { .. }));
         t.elapsed()
     });

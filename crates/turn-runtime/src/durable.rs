@@ -290,10 +290,7 @@ pub fn fork(
 }
 
 /// The state of a run now, for `turn inspect`: replayed from its log.
-pub fn state(
-    store: &dyn Store,
-    id: &RunId,
-) -> Result<(RunRecord, System, Vec<LogEntry>), RtError> {
+pub fn state(store: &dyn Store, id: &RunId) -> Result<(RunRecord, System, Vec<LogEntry>), RtError> {
     let rec = record(store, id)?;
     let program = load_program(store, &rec)?;
     let (mut system, recorded) = from_start(store, id, &program, false)?;
@@ -440,7 +437,10 @@ fn start_entry(
     let mut l = turn_vm::value::Map::default();
     l.insert("max_steps".into(), Value::Num(limits.max_steps as f64));
     l.insert("max_depth".into(), Value::Num(limits.max_call_depth as f64));
-    l.insert("max_value_size".into(), Value::Num(limits.max_value_size as f64));
+    l.insert(
+        "max_value_size".into(),
+        Value::Num(limits.max_value_size as f64),
+    );
     let mut start = turn_vm::value::Map::default();
     start.insert("memory".into(), memory);
     start.insert("limits".into(), Value::map(l));

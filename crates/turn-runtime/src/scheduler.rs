@@ -724,7 +724,10 @@ impl System {
                 // A linked child that has ended with no exit kept was gathered.
                 let gone = pids.iter().find(|p| {
                     !cur.vm.links().exits.contains_key(p)
-                        && !matches!(self.procs.get((**p as usize).wrapping_sub(1)), Some(Some(_)))
+                        && !matches!(
+                            self.procs.get((**p as usize).wrapping_sub(1)),
+                            Some(Some(_))
+                        )
                 });
                 if let Some(p) = gone {
                     cur.vm.resume(Err(RtError::new(
