@@ -104,7 +104,9 @@ pub fn start(
     let program = Rc::new(program);
     // The agent's memory from earlier runs and the limits, as entry 0.
     let first = start_entry(store, id, &limits, &program)?;
-    store.append(id, &[first.clone()]).map_err(store_err)?;
+    store
+        .append(id, std::slice::from_ref(&first))
+        .map_err(store_err)?;
     let system = start_system(&program, &first.answer)?;
     let mut system = system;
     let mut journal = Journal::replaying(Vec::new(), 1, Some(sink(store, id)), AtEnd::GoLive);
@@ -403,7 +405,9 @@ fn from_start(
     let first = if log.is_empty() {
         let first = start_entry(store, id, &Limits::default(), program)?;
         if write {
-            store.append(id, &[first.clone()]).map_err(store_err)?;
+            store
+                .append(id, std::slice::from_ref(&first))
+                .map_err(store_err)?;
         }
         first.answer
     } else if log.first().is_some_and(|e| e.kind == START) {
