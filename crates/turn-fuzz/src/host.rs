@@ -184,6 +184,11 @@ impl Host for FuzzHost {
             self.printed_hash = self.printed_hash.wrapping_mul(0x0000_0100_0000_01b3);
         }
     }
+    /// Runtime notices (processes stopped at the end, failed children) are
+    /// part of what a run produced.
+    fn notice(&mut self, text: &str) {
+        self.print(&format!("turn: {text}"));
+    }
     fn tool(&mut self, _program: &Program, name: &str, arg: Value) -> Result<Value, RtError> {
         if self.fails() {
             Err(RtError::new(

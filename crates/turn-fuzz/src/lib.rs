@@ -91,6 +91,9 @@ pub enum Pass {
     Drop = 6,
     /// Not known (a crash the supervisor could not attribute).
     Unknown = 7,
+    /// The program under the scheduler (processes, logged effects), straight
+    /// and with the whole system checkpointed at every delivery phase.
+    Processes = 8,
 }
 
 impl Pass {
@@ -103,6 +106,7 @@ impl Pass {
             Pass::Display => "display",
             Pass::Drop => "drop",
             Pass::Checkpoint => "checkpoint",
+            Pass::Processes => "processes",
             Pass::Unknown => "unknown",
         }
     }
@@ -115,11 +119,12 @@ impl Pass {
             4 => Pass::Display,
             5 => Pass::Checkpoint,
             6 => Pass::Drop,
+            8 => Pass::Processes,
             _ => Pass::Unknown,
         }
     }
     pub fn from_name(name: &str) -> Option<Pass> {
-        (0..=7).map(Pass::from_u8).find(|p| p.name() == name)
+        (0..=8).map(Pass::from_u8).find(|p| p.name() == name)
     }
 }
 
@@ -320,7 +325,7 @@ pub fn check_with(text: &str, config: &Config) -> Result<Verdict, Failure> {
                     continue;
                 }
                 let stage = Pass::from_u8(now);
-                let budget = if stage == Pass::Checkpoint {
+                let budget = if stage == Pass::Checkpoint || stage == Pass::Processes {
                     config.timeout * 2
                 } else {
                     config.timeout
@@ -496,11 +501,75 @@ fn pipeline(text: &str, config: &Config, pass: &AtomicU8) -> Result<Verdict, Fai
         }
     }
 
+    enter(pass, Pass::Processes, config);
+    processes(&program, text, config)?;
+
     enter(pass, Pass::Drop, config);
     drop(ended);
     drop(vm);
     drop(program);
     Ok(verdict)
+}
+
+/// The program under the scheduler: spawned processes really run, and the
+/// run must end the same way when the whole actor system is checkpointed,
+/// encoded, decoded and restored at every delivery phase. Each process gets
+/// a smaller step limit, so a program that spawns in a loop stays bounded.
+fn processes(program: &Rc<Program>, text: &str, config: &Config) -> Result<(), Failure> {
+    let limits = Limits {
+        max_steps: (config.limits.max_steps / 50).max(1_000),
+        ..config.limits.clone()
+    };
+    let once = |roundtrip: bool| -> Result<String, Failure> {
+        let vm =
+            Vm::new(program.clone(), turn_runtime::builtins(), limits.clone()).map_err(|e| {
+                Failure::invariant(Pass::Processes, format!("Vm::new refused: {}", e.message))
+            })?;
+        let mut host = FuzzHost::new(text);
+        let r = if roundtrip {
+            turn_runtime::run_checkpointing(vm, &mut host)
+        } else {
+            turn_runtime::run(vm, &mut host)
+        };
+        let internal =
+            |m: &str| Failure::invariant(Pass::Processes, format!("internal error: {m}"));
+        let end = match r {
+            Ok(turn_runtime::RunResult::Done(v)) => {
+                show(&v, program)?;
+                format!(
+                    "done: {}",
+                    turn_vm::display(&v, program).unwrap_or_default()
+                )
+            }
+            Ok(turn_runtime::RunResult::Failed(u)) => {
+                if u.kind == "internal" {
+                    return Err(internal(&u.message));
+                }
+                format!("failed ({}): {}", u.kind, u.message)
+            }
+            Ok(other) => format!("{other:?}"),
+            Err(e) if e.kind == "internal" => return Err(internal(&e.message)),
+            Err(e) => format!("error ({}): {}", e.kind, e.message),
+        };
+        Ok(format!(
+            "{} | {} bytes printed (hash {:016x})",
+            end.chars().take(300).collect::<String>(),
+            host.printed,
+            host.printed_hash
+        ))
+    };
+    let straight = once(false)?;
+    let restored = once(true)?;
+    if straight != restored {
+        return Err(Failure::invariant(
+            Pass::Processes,
+            format!(
+                "checkpointing the system at every delivery phase changed the run: \
+                 straight {straight}; restored {restored}"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The compile options, built once (building them copies the builtin table).

@@ -1722,7 +1722,15 @@ impl Vm {
                 self.stack.push(v);
                 Ok(None)
             }
-            Err(Flow::Error(e)) => Err(e),
+            Err(Flow::Error(e)) => {
+                // A size limit means the native built up to the limit before
+                // giving up: wasted work, charged at the rate of values
+                // compared, one step per 256 bytes (B8 in docs/fuzzing.md).
+                if e.kind == "limit" && !e.fatal {
+                    self.charge(self.limits.max_value_size / 256)?;
+                }
+                Err(e)
+            }
             Err(Flow::Effect(effect)) => {
                 self.pending = if Some(i) == self.echo {
                     Pending::PushValue(first_arg)
