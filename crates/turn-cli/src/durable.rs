@@ -22,6 +22,21 @@ fn id_of(s: &str) -> Result<RunId, ExitCode> {
     })
 }
 
+/// A run that does not exist is a usage error (exit 1), for every command.
+fn exists(store: &SqliteStore, id: &RunId) -> Result<(), ExitCode> {
+    match store.run(id) {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => {
+            eprintln!("error: there is no run named `{id}`");
+            Err(ExitCode::from(1))
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
 fn fail(e: RtError) -> ExitCode {
     eprintln!("error[{}]: {}", e.kind, e.message);
     ExitCode::from(2)
@@ -163,6 +178,9 @@ pub fn replay(
         Ok(s) => s,
         Err(c) => return c,
     };
+    if let Err(c) = exists(&store, &id) {
+        return c;
+    }
     if let (Some(n), Some(dst)) = (until, fork) {
         let dst = match id_of(dst) {
             Ok(i) => i,
@@ -215,6 +233,9 @@ pub fn inspect(id: &str, json: bool, dir: &Path) -> ExitCode {
         Ok(s) => s,
         Err(c) => return c,
     };
+    if let Err(c) = exists(&store, &id) {
+        return c;
+    }
     match durable::state(&store, &id) {
         Ok((rec, system, log)) => {
             let j = turn_cli::runs::inspect_json(&rec, &system, &log);

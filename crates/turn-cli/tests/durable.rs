@@ -176,7 +176,7 @@ fn memory_persists_with_the_id_and_ids_are_checked() {
         );
         assert!(!p.path().join("x").exists());
     }
-    assert_eq!(turn(p.path(), &["inspect", "nobody"]).code, 2);
+    assert_eq!(turn(p.path(), &["inspect", "nobody"]).code, 1);
 }
 
 #[test]
