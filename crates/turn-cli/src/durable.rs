@@ -37,6 +37,56 @@ fn exists(store: &SqliteStore, id: &RunId) -> Result<(), ExitCode> {
     }
 }
 
+/// The right to drive run `id`: an exclusive advisory lock on
+/// `<store>/locks/<id>.lock`, held until this process exits (the OS
+/// releases it even after SIGKILL). Two `turn` processes never execute the
+/// same run's effects at once.
+fn lock(dir: &Path, id: &RunId) -> Result<std::fs::File, ExitCode> {
+    use std::io::Write;
+    let locks = dir.join("locks");
+    let path = locks.join(format!("{id}.lock"));
+    let opened = std::fs::create_dir_all(&locks).and_then(|_| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+    });
+    let mut file = opened.map_err(|e| {
+        eprintln!(
+            "error: cannot open the lock of run `{id}` ({}): {e}",
+            path.display()
+        );
+        ExitCode::from(1)
+    })?;
+    match file.try_lock() {
+        Ok(()) => {
+            // Who holds it, for the message another process shows.
+            let _ = file.set_len(0);
+            let _ = write!(file, "{}", std::process::id());
+            Ok(file)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            eprintln!(
+                "error: run `{id}` is being driven by another turn process{}; wait for it to \
+                 stop (or kill it) and try again",
+                if holder.trim().is_empty() {
+                    String::new()
+                } else {
+                    format!(" (pid {})", holder.trim())
+                }
+            );
+            Err(ExitCode::from(1))
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            eprintln!("error: cannot lock run `{id}` ({}): {e}", path.display());
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
 fn fail(e: RtError) -> ExitCode {
     eprintln!("error[{}]: {}", e.kind, e.message);
     ExitCode::from(2)
@@ -87,6 +137,10 @@ pub fn run(
     };
     let store = match open(dir) {
         Ok(s) => s,
+        Err(c) => return c,
+    };
+    let _lock = match lock(dir, &id) {
+        Ok(l) => l,
         Err(c) => return c,
     };
     // The absolute path, so a resume from elsewhere finds the same turn.toml.
@@ -154,6 +208,10 @@ pub fn resume(id: &str, result: Option<&str>, dir: &Path, args: &InferArgs) -> E
             }
         },
     };
+    let _lock = match lock(dir, &id) {
+        Ok(l) => l,
+        Err(c) => return c,
+    };
     let mut host = match host_for(&store, &id, args) {
         Ok(h) => h,
         Err(c) => return c,
@@ -188,6 +246,10 @@ pub fn replay(
         };
         let mut host = match host_for(&store, &id, args) {
             Ok(h) => h,
+            Err(c) => return c,
+        };
+        let _lock = match lock(dir, &dst) {
+            Ok(l) => l,
             Err(c) => return c,
         };
         let r = durable::fork(&store, &id, n, &dst, &mut host);

@@ -294,3 +294,43 @@ fn limits_and_tools_belong_to_the_run() {
     assert!(resumed.ok, "{}", resumed.stderr);
     assert_eq!(resumed.stdout, "{\"ok\": true}\n");
 }
+
+#[test]
+fn one_process_at_a_time_drives_a_run() {
+    let p = project(&[(
+        "slow.tn",
+        "let time = use \"std/time\";\ntime.sleep(3);\nreturn \"slept\";\n",
+    )]);
+    let mut first = Command::new(env!("CARGO_BIN_EXE_turn"))
+        .args(["run", "slow.tn", "--id", "busy"])
+        .current_dir(p.path())
+        .env_remove("TURN_STORE")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Wait until the first process holds the run (its log has started).
+    let lock = p.path().join(".turn/locks/busy.lock");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::fs::read_to_string(&lock)
+        .unwrap_or_default()
+        .is_empty()
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let second = turn(p.path(), &["resume", "busy"]);
+    assert_eq!(second.code, 1, "{}", second.stderr);
+    assert!(
+        second
+            .stderr
+            .contains("being driven by another turn process"),
+        "{}",
+        second.stderr
+    );
+    let out = first.wait_with_output().expect("wait");
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "slept\n");
+    // Once it ended, the lock is free again (here: nothing left to resume).
+    let after = turn(p.path(), &["resume", "busy"]);
+    assert!(after.stderr.contains("has finished"), "{}", after.stderr);
+}
