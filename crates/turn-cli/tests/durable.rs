@@ -301,7 +301,7 @@ fn one_process_at_a_time_drives_a_run() {
         "slow.tn",
         "let time = use \"std/time\";\ntime.sleep(3);\nreturn \"slept\";\n",
     )]);
-    let mut first = Command::new(env!("CARGO_BIN_EXE_turn"))
+    let first = Command::new(env!("CARGO_BIN_EXE_turn"))
         .args(["run", "slow.tn", "--id", "busy"])
         .current_dir(p.path())
         .env_remove("TURN_STORE")
