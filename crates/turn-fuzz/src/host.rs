@@ -132,7 +132,7 @@ impl FuzzHost {
     /// Every third effect of a kind that may fail fails.
     fn fails(&mut self) -> bool {
         self.count = self.count.wrapping_add(1);
-        self.count % 3 == 0
+        self.count.is_multiple_of(3)
     }
 
     /// Answers an intrinsic (process, inference, capability and context
@@ -162,7 +162,7 @@ impl FuzzHost {
                 Some(Value::Pid(_)) => Value::Null,
                 _ => return Err(RtError::type_error("gather takes pids")),
             },
-            "send" => Value::Bool(n % 2 == 0),
+            "send" => Value::Bool(n.is_multiple_of(2)),
             "receive" => Value::Null,
             "grant" => Value::Identity(n),
             "context.tokens" => Value::Num(n as f64),
@@ -208,7 +208,7 @@ impl Host for FuzzHost {
         }
         let n = self.count;
         let value = conforming(ty, program, 0, n).ok_or_else(refuse)?;
-        Ok(if n % 2 == 0 {
+        Ok(if n.is_multiple_of(2) {
             value
         } else {
             Value::Uncertain(Rc::new(Uncertain {
@@ -245,7 +245,7 @@ fn conforming(ty: &Ty, program: &Program, depth: u32, n: u64) -> Option<Value> {
         Ty::Any | Ty::Str => Value::str(format!("answer {n}")),
         Ty::Void => Value::Null,
         Ty::Num => Value::Num(n as f64 * 0.5),
-        Ty::Bool => Value::Bool(n % 2 == 0),
+        Ty::Bool => Value::Bool(n.is_multiple_of(2)),
         Ty::Vec => Value::Vector(Rc::new(vec![0.5, -0.25, n as f64])),
         Ty::Pid | Ty::Identity | Ty::Fn { .. } => return None,
         Ty::List(item) => Value::list(vec![
@@ -258,7 +258,7 @@ fn conforming(ty: &Ty, program: &Program, depth: u32, n: u64) -> Option<Value> {
             Value::map(m)
         }
         Ty::Optional(inner) => {
-            if n % 3 == 0 {
+            if n.is_multiple_of(3) {
                 Value::Null
             } else {
                 conforming(inner, program, depth + 1, n)?
