@@ -244,6 +244,7 @@ pub fn decode(
                             digest: answer::digest(&effect),
                             effect: Some(effect),
                             launched: false,
+                            abort: None,
                         },
                     );
                 }
@@ -258,6 +259,7 @@ pub fn decode(
                         digest: answer::digest(&effect),
                         effect: Some(effect),
                         launched: false,
+                        abort: None,
                     },
                 );
                 Wait::Effect { n }
@@ -270,6 +272,7 @@ pub fn decode(
                         digest: answer::digest(&Effect::Suspend),
                         effect: None,
                         launched: false,
+                        abort: None,
                     },
                 );
                 Wait::Suspended { n }
@@ -282,6 +285,7 @@ pub fn decode(
                         digest,
                         effect: None,
                         launched: false,
+                        abort: None,
                     },
                 );
                 Wait::External { n, tool }

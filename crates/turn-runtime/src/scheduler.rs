@@ -14,6 +14,7 @@
 use crate::answer;
 use crate::host::{Host, RunResult, Started};
 use crate::journal::{AtEnd, Journal};
+use futures_util::future::{AbortHandle, Abortable};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
 use std::collections::{BTreeMap, VecDeque};
@@ -70,6 +71,9 @@ pub(crate) struct Request {
     /// `suspend` or an external tool).
     pub effect: Option<Effect>,
     pub launched: bool,
+    /// Cancels the future under way (a timer beaten by a message, the
+    /// effects of a process that was stopped).
+    pub abort: Option<AbortHandle>,
 }
 
 /// Run-wide settings.
@@ -539,7 +543,9 @@ impl System {
             if let Some(effect) = req.effect.clone() {
                 req.launched = true;
                 let key = format!("{}/{pid}/{n}", options.key_prefix);
-                in_flight.push(wrap(*pid, *n, host.start(&program, effect, &key)));
+                let (f, abort) = wrap(*pid, *n, host.start(&program, effect, &key));
+                in_flight.push(f);
+                req.abort = Some(abort);
             }
         }
     }
@@ -838,10 +844,13 @@ impl System {
     ) {
         let digest = answer::digest(described);
         let launched = !replaying && effect.is_some();
+        let mut abort = None;
         if launched {
             if let Some(e) = effect.clone() {
                 let key = format!("{}/{pid}/{n}", options.key_prefix);
-                in_flight.push(wrap(pid, n, host.start(&self.program, e, &key)));
+                let (f, handle) = wrap(pid, n, host.start(&self.program, e, &key));
+                in_flight.push(f);
+                abort = Some(handle);
             }
         }
         self.requests.insert(
@@ -851,6 +860,7 @@ impl System {
                 digest,
                 effect,
                 launched,
+                abort,
             },
         );
     }
@@ -865,7 +875,7 @@ impl System {
                 p.wait = Wait::Ready;
                 p.vm.resume(Ok(msg));
                 if let Some((n, _)) = timer {
-                    self.requests.remove(&(to, n));
+                    self.cancel(to, n);
                 }
                 self.queue.push_back(to);
             }
@@ -921,8 +931,8 @@ impl System {
             .range((pid, 0)..=(pid, u64::MAX))
             .map(|(k, _)| *k)
             .collect();
-        for k in stale {
-            self.requests.remove(&k);
+        for (p, n) in stale {
+            self.cancel(p, n);
         }
         // A process stopped or failed takes its linked children with it
         // (a supervision tree shuts down from the top); a normal return
@@ -966,11 +976,18 @@ impl System {
                     pp.wait = Wait::Ready;
                     pp.vm.resume(a);
                     if let Some((n, _)) = timer {
-                        self.requests.remove(&(parent, n));
+                        self.cancel(parent, n);
                     }
                     self.queue.push_back(parent);
                 }
             }
+        }
+    }
+
+    /// Forget request `n` of `pid` and cancel its future if it is under way.
+    fn cancel(&mut self, pid: u64, n: u64) {
+        if let Some(Request { abort: Some(a), .. }) = self.requests.remove(&(pid, n)) {
+            a.abort();
         }
     }
 
@@ -992,8 +1009,8 @@ impl System {
                 .range((pid, 0)..=(pid, u64::MAX))
                 .map(|(k, _)| *k)
                 .collect();
-            for k in stale {
-                self.requests.remove(&k);
+            for (p, n) in stale {
+                self.cancel(p, n);
             }
             work.extend(victim.vm.links().children.iter().copied());
         }
@@ -1022,12 +1039,22 @@ impl System {
         }
         self.procs.truncate(1);
         self.queue.clear();
-        self.requests.clear();
+        for (_, r) in std::mem::take(&mut self.requests) {
+            if let Some(a) = r.abort {
+                a.abort();
+            }
+        }
     }
 }
 
-fn wrap(pid: u64, n: u64, f: Started) -> Answered {
-    Box::pin(f.map(move |a| (pid, n, a)))
+/// Tag a started effect with (pid, n) and make it cancellable.
+fn wrap(pid: u64, n: u64, f: Started) -> (Answered, AbortHandle) {
+    let (handle, registration) = AbortHandle::new_pair();
+    let f = Abortable::new(f, registration).map(move |a| {
+        let a = a.unwrap_or_else(|_| Err(RtError::new("effect", "cancelled")));
+        (pid, n, a)
+    });
+    (Box::pin(f), handle)
 }
 
 pub(crate) fn describe_wait(w: &Wait) -> String {
