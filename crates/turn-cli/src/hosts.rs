@@ -35,6 +35,8 @@ pub struct SystemHost {
     pub inference: Configured,
     /// The project's tools (`[tools]` in turn.toml).
     pub tools: crate::tools::Tools,
+    /// Which identities `grant` may give (`--grant`, `[[grant]]`).
+    pub policy: turn_runtime::grants::Policy,
 }
 
 impl Default for SystemHost {
@@ -42,6 +44,7 @@ impl Default for SystemHost {
         SystemHost {
             inference: not_configured(),
             tools: crate::tools::Tools::default(),
+            policy: turn_runtime::grants::Policy::default(),
         }
     }
 }
@@ -67,6 +70,9 @@ impl Host for SystemHost {
     }
     fn is_external(&self, tool: &str) -> bool {
         self.tools.is_external(tool)
+    }
+    fn grant(&mut self, kind: &str, name: &str) -> Result<Value, RtError> {
+        self.policy.decide(kind, name)
     }
     fn print(&mut self, text: &str) {
         let mut out = std::io::stdout().lock();

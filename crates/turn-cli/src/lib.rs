@@ -3,6 +3,7 @@
 //! answer effects (the real one and a deterministic one for tests).
 
 pub mod config;
+pub mod grants;
 pub mod hosts;
 pub mod loader;
 pub mod report;

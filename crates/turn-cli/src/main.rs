@@ -50,6 +50,10 @@ struct InferArgs {
     /// Print token and latency totals per `infer` to stderr at the end.
     #[arg(long)]
     stats: bool,
+    /// Allow `grant identity::KIND("NAME")` (repeatable; `[[grant]]` in
+    /// turn.toml does the same). Without any, only network:public.
+    #[arg(long = "grant", value_name = "KIND:NAME")]
+    grant: Vec<String>,
 }
 
 /// Where durable runs are kept.
@@ -272,6 +276,11 @@ fn system_host(file: &str, program: &Program, args: &InferArgs) -> Result<System
         eprintln!("error: {e}");
         ExitCode::from(1)
     })?;
+    host.policy =
+        turn_cli::grants::policy(std::path::Path::new(file), &args.grant).map_err(|e| {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        })?;
     Ok(host)
 }
 

@@ -32,10 +32,13 @@ struct File {
     infer: InferSection,
     #[serde(default)]
     providers: IndexMap<String, ProviderSection>,
-    /// Host tools (read by the CLI, not here).
+    /// Host tools and grants (read by the CLI, not here).
     #[serde(default)]
     #[allow(dead_code)]
     tools: toml::Table,
+    #[serde(default)]
+    #[allow(dead_code)]
+    grant: Vec<toml::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -82,6 +82,10 @@ pub fn digest(e: &Effect) -> String {
                 value(&Value::str(format!("{}:{text}", tier.name())));
             }
         }
+        Effect::Grant { kind, name } => {
+            value(&Value::str(kind.as_str()));
+            value(&Value::str(name.as_str()));
+        }
         Effect::Embed { texts } => {
             for t in texts {
                 value(&Value::str(t.as_str()));

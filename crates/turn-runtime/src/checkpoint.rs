@@ -54,6 +54,10 @@ enum SEffect {
         context: Vec<(u8, String)>,
     },
     Embed(Vec<String>),
+    Grant {
+        kind: String,
+        name: String,
+    },
 }
 
 fn tier_code(t: Tier) -> u8 {
@@ -86,6 +90,10 @@ fn s_effect(e: &Effect) -> Option<SEffect> {
                 .collect(),
         },
         Effect::Embed { texts } => SEffect::Embed(texts.clone()),
+        Effect::Grant { kind, name } => SEffect::Grant {
+            kind: kind.clone(),
+            name: name.clone(),
+        },
         _ => return None,
     })
 }
@@ -119,6 +127,7 @@ fn effect_of(e: SEffect, program: &Program) -> Result<Effect, RtError> {
                 .collect(),
         },
         SEffect::Embed(texts) => Effect::Embed { texts },
+        SEffect::Grant { kind, name } => Effect::Grant { kind, name },
     })
 }
 

@@ -53,6 +53,7 @@ pub trait Host {
                 context,
             } => self.infer_in_context(program, &ty, &prompt, &context)?,
             Effect::Embed { texts } => crate::embed::embed_all(&texts),
+            Effect::Grant { kind, name } => self.grant(&kind, &name)?,
             other => {
                 return Err(RtError::new(
                     "unsupported",
@@ -60,6 +61,11 @@ pub trait Host {
                 ))
             }
         })
+    }
+    /// `grant identity::kind("name")`: the default policy allows only
+    /// `network:public`.
+    fn grant(&mut self, kind: &str, name: &str) -> Result<Value, RtError> {
+        crate::grants::Policy::default().decide(kind, name)
     }
     /// A host tool called with `call("name", arg)`.
     fn tool(&mut self, program: &Program, name: &str, arg: Value) -> Result<Value, RtError> {

@@ -15,6 +15,7 @@ pub mod answer;
 pub mod checkpoint;
 pub mod durable;
 pub mod embed;
+pub mod grants;
 mod host;
 pub mod inference;
 pub mod journal;

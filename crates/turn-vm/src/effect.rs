@@ -54,6 +54,9 @@ pub enum Effect {
     /// Embeddings of these texts (`embed`, `memory.search`): answered with a
     /// `List` of `Vec`.
     Embed { texts: Vec<String> },
+    /// `grant identity::kind("name")`: an `Identity` handle if the host's
+    /// policy allows it, else a catchable `identity` error.
+    Grant { kind: String, name: String },
     /// An operation a later layer implements (processes, inference,
     /// capabilities); the runtime answers it or raises a clear error.
     Intrinsic { op: &'static str, args: Vec<Value> },
@@ -78,6 +81,7 @@ impl Effect {
             Effect::Gather { .. } => "gather",
             Effect::Stop { .. } => "stop",
             Effect::Embed { .. } => "embed",
+            Effect::Grant { .. } => "grant",
             Effect::Intrinsic { op, .. } => op,
         }
     }

@@ -1158,6 +1158,10 @@ impl Vm {
             }
             Op::Throw => {
                 let v = pop!();
+                // An error value ends up in reports and logs: never a handle.
+                if crate::value::contains_identity(&v) {
+                    return Err(RtError::identity("an Identity cannot be thrown"));
+                }
                 return Ok(match self.throw_value(v) {
                     Some(out) => Step::Exit(out),
                     None => Step::Reload,
@@ -1351,14 +1355,18 @@ impl Vm {
                     return Ok(Step::Exit(Outcome::Effect(Effect::Receive { timeout: t })));
                 }
             }
-            Op::Grant(_) => {
-                let (name, argc) = intrinsic_shape(op);
-                let at = self.stack.len().saturating_sub(argc);
-                let args = self.stack.split_off(at);
+            Op::Grant(c) => {
+                let name = pop!();
+                let Value::Str(name) = name.plain() else {
+                    return Err(RtError::type_error(format!(
+                        "the name of a `grant` must be a Str, found {}",
+                        article(&describe_type(&name, program))
+                    )));
+                };
                 self.pending = Pending::Push;
-                return Ok(Step::Exit(Outcome::Effect(Effect::Intrinsic {
-                    op: name,
-                    args,
+                return Ok(Step::Exit(Outcome::Effect(Effect::Grant {
+                    kind: program.str_const(c).to_string(),
+                    name: name.to_string(),
                 })));
             }
             // Handled inline in `run`.
@@ -2161,20 +2169,6 @@ fn memory_key(k: &Value) -> Result<String, RtError> {
             "memory keys are strings, found {}",
             article(other.type_name())
         ))),
-    }
-}
-
-/// The effect name and argument count of a process/inference/capability op.
-fn intrinsic_shape(op: Op) -> (&'static str, usize) {
-    match op {
-        Op::Spawn { link: false } => ("spawn", 1),
-        Op::Spawn { link: true } => ("spawn_link", 1),
-        Op::SpawnEach => ("spawn_each", 2),
-        Op::Gather => ("gather", 1),
-        Op::Send => ("send", 2),
-        Op::Receive { timeout } => ("receive", usize::from(timeout)),
-        Op::Grant(_) => ("grant", 1),
-        _ => ("unknown", 0),
     }
 }
 

@@ -1,0 +1,79 @@
+//! The grant policy of a run: `--grant KIND:NAME` flags plus the
+//! `[[grant]]` entries of the project's `turn.toml`:
+//!
+//! ```toml
+//! [[grant]]
+//! kind = "network"
+//! name = "github"
+//! hosts = ["api.github.com"]
+//!
+//! [[grant]]
+//! kind = "filesystem"
+//! name = "data"
+//! root = "./data"
+//! ```
+//!
+//! Without either, a run may obtain only `network:public`.
+
+use serde::Deserialize;
+use std::path::Path;
+use turn_runtime::grants::{Grant, Policy};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    kind: String,
+    name: String,
+    #[serde(default)]
+    hosts: Vec<String>,
+    root: Option<String>,
+    #[serde(default)]
+    vars: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct File {
+    #[serde(default)]
+    grant: Vec<Entry>,
+}
+
+/// Check a `--grant` value: `KIND:NAME`, both non-empty identifiers.
+pub fn parse_flag(flag: &str) -> Result<(String, String), String> {
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    };
+    match flag.split_once(':') {
+        Some((k, n)) if ok(k) && ok(n) => Ok((k.to_string(), n.to_string())),
+        _ => Err(format!(
+            "--grant {flag:?}: expected KIND:NAME, e.g. --grant network:github"
+        )),
+    }
+}
+
+/// The policy for running `program_file` with these flags.
+pub fn policy(program_file: &Path, flags: &[String]) -> Result<Policy, String> {
+    let mut policy = Policy::default();
+    if let Some(path) = crate::config::find_turn_toml(program_file) {
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let file: File = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        for e in file.grant {
+            let (kind, name) = parse_flag(&format!("{}:{}", e.kind, e.name))
+                .map_err(|_| format!("{}: a [[grant]] needs a kind and a name made of letters, digits, `_`, `-` and `.`", path.display()))?;
+            policy.add(Grant {
+                kind,
+                name,
+                hosts: e.hosts,
+                root: e.root,
+                vars: e.vars,
+            });
+        }
+    }
+    for f in flags {
+        let (kind, name) = parse_flag(f)?;
+        policy.allow(&kind, &name);
+    }
+    Ok(policy)
+}
