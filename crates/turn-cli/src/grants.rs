@@ -39,13 +39,15 @@ struct File {
 
 /// Check a `--grant` value: `KIND:NAME`, both non-empty identifiers.
 pub fn parse_flag(flag: &str) -> Result<(String, String), String> {
-    let ok = |s: &str| {
+    // A kind is a word; a name may be a path (`filesystem:./data`).
+    let kind_ok = |s: &str| {
         !s.is_empty()
             && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
     };
+    let name_ok = |s: &str| !s.is_empty() && !s.chars().any(char::is_control);
     match flag.split_once(':') {
-        Some((k, n)) if ok(k) && ok(n) => Ok((k.to_string(), n.to_string())),
+        Some((k, n)) if kind_ok(k) && name_ok(n) => Ok((k.to_string(), n.to_string())),
         _ => Err(format!(
             "--grant {flag:?}: expected KIND:NAME, e.g. --grant network:github"
         )),
@@ -60,8 +62,12 @@ pub fn policy(program_file: &Path, flags: &[String]) -> Result<Policy, String> {
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let file: File = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         for e in file.grant {
-            let (kind, name) = parse_flag(&format!("{}:{}", e.kind, e.name))
-                .map_err(|_| format!("{}: a [[grant]] needs a kind and a name made of letters, digits, `_`, `-` and `.`", path.display()))?;
+            let (kind, name) = parse_flag(&format!("{}:{}", e.kind, e.name)).map_err(|_| {
+                format!(
+                    "{}: a [[grant]] needs a kind (letters, digits, `_`, `-`) and a non-empty name",
+                    path.display()
+                )
+            })?;
             policy.add(Grant {
                 kind,
                 name,
@@ -76,4 +82,19 @@ pub fn policy(program_file: &Path, flags: &[String]) -> Result<Policy, String> {
         policy.allow(&kind, &name);
     }
     Ok(policy)
+}
+
+/// Where relative filesystem roots are resolved: the directory of the
+/// project's turn.toml, else the program's own directory.
+pub fn base_dir(program_file: &Path) -> std::path::PathBuf {
+    if let Some(toml) = crate::config::find_turn_toml(program_file) {
+        if let Some(dir) = toml.parent() {
+            return dir.to_path_buf();
+        }
+    }
+    program_file
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_default()
 }

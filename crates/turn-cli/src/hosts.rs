@@ -37,6 +37,8 @@ pub struct SystemHost {
     pub tools: crate::tools::Tools,
     /// Which identities `grant` may give (`--grant`, `[[grant]]`).
     pub policy: turn_runtime::grants::Policy,
+    /// std/env and std/fs.
+    pub io: crate::io::Io,
 }
 
 impl Default for SystemHost {
@@ -45,6 +47,7 @@ impl Default for SystemHost {
             inference: not_configured(),
             tools: crate::tools::Tools::default(),
             policy: turn_runtime::grants::Policy::default(),
+            io: crate::io::Io::default(),
         }
     }
 }
@@ -53,6 +56,9 @@ impl Host for SystemHost {
     fn start(&mut self, program: &Rc<Program>, effect: Effect, key: &str) -> Started {
         match effect {
             Effect::Infer { .. } => start_infer(&self.inference, program, effect),
+            Effect::Io { op, identity, args } => {
+                ready(self.io.perform(&self.policy, op, identity, &args))
+            }
             Effect::Tool { name, arg } => match self.tools.start(program, &name, &arg, key) {
                 Some(started) => started,
                 None => ready(self.tool(program, &name, arg)),

@@ -5,6 +5,7 @@
 pub mod config;
 pub mod grants;
 pub mod hosts;
+pub mod io;
 pub mod loader;
 pub mod report;
 pub mod runs;

@@ -281,6 +281,7 @@ fn system_host(file: &str, program: &Program, args: &InferArgs) -> Result<System
             eprintln!("error: {e}");
             ExitCode::from(1)
         })?;
+    host.io.base = turn_cli::grants::base_dir(std::path::Path::new(file));
     Ok(host)
 }
 

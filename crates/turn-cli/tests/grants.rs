@@ -52,3 +52,88 @@ fn grants_come_from_flags_or_turn_toml_and_default_to_public_only() {
     let (code, _, err) = turn(dir, &["run", "g.tn"]);
     assert_eq!(code, 1, "{err}");
 }
+
+#[test]
+fn fs_is_confined_to_the_root_of_its_identity() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("data/sub")).expect("mkdir");
+    std::fs::write(dir.join("data/notes.txt"), "inside").expect("write");
+    std::fs::write(dir.join("secret.txt"), "outside").expect("write");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(dir.join("secret.txt"), dir.join("data/link")).expect("symlink");
+    std::fs::write(
+        dir.join("turn.toml"),
+        "[[grant]]\nkind = \"filesystem\"\nname = \"data\"\nroot = \"./data\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("f.tn"),
+        r#"
+        let fs = use "std/fs";
+        let id = grant identity::filesystem("data");
+        print(fs.read(id, "notes.txt"));
+        fs.write(id, "sub/new.txt", "written");
+        print(fs.read({"path": "sub/new.txt", "identity": id}));
+        print(fs.list(id, "."), fs.exists(id, "nope.txt"));
+        for p in ["../secret.txt", "/etc/passwd", "sub/../../secret.txt", "link"] {
+            try { print(fs.read(id, p)); } catch (e) { print(e.kind); }
+        }
+        try { fs.write(id, "../escape.txt", "x"); } catch (e) { print(e.kind); }
+        try { fs.read("data", "notes.txt"); } catch (e) { print(e.kind); }
+        let net = grant identity::network("public");
+        try { fs.read(net, "notes.txt"); } catch (e) { print(e.kind); }
+        return "ok";
+        "#,
+    )
+    .expect("write");
+    let (code, out, err) = turn(dir, &["run", "f.tn"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "inside\nwritten\n[\"link\", \"notes.txt\", \"sub\"] false\n\
+         identity\nidentity\nidentity\nidentity\nidentity\nidentity\nidentity\nok\n"
+    );
+    assert!(!out.contains("outside"));
+    assert!(!dir.join("escape.txt").exists());
+}
+
+#[test]
+fn env_reads_only_the_variables_its_identity_names() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("turn.toml"),
+        "[[grant]]\nkind = \"env\"\nname = \"cfg\"\nvars = [\"TURN_TEST_REGION\", \"TURN_TEST_MODE\"]\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("e.tn"),
+        r#"
+        let env = use "std/env";
+        let id = grant identity::env("cfg");
+        print(env.get(id, "TURN_TEST_REGION"), env.get({"key": "TURN_TEST_MODE", "identity": id}));
+        env.set(id, "TURN_TEST_MODE", "fast");
+        print(env.get(id, "TURN_TEST_MODE"));
+        try { env.get(id, "TURN_TEST_SECRET"); } catch (e) { print(e.kind); }
+        return "ok";
+        "#,
+    )
+    .expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_turn"))
+        .args(["run", "e.tn"])
+        .current_dir(dir)
+        .env("TURN_TEST_REGION", "eu")
+        .env("TURN_TEST_SECRET", "hunter2")
+        .env_remove("TURN_TEST_MODE")
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout, "eu null\nfast\nidentity\nok\n");
+    assert!(!stdout.contains("hunter2"));
+}

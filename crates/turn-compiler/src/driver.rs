@@ -155,7 +155,7 @@ impl Driver<'_> {
                 None => {
                     return Err(Diagnostic::error("E2001", format!("there is no standard module `{path}`"), Span::default())
                         .with_label("unknown module")
-                        .with_hint("standard modules: std/json, std/math, std/str, std/list, std/regex, std/time, std/supervisor, std/memory"));
+                        .with_hint("standard modules: std/json, std/math, std/str, std/list, std/regex, std/time, std/supervisor, std/memory, std/env, std/fs"));
                 }
             }
         } else {

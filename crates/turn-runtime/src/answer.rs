@@ -82,6 +82,12 @@ pub fn digest(e: &Effect) -> String {
                 value(&Value::str(format!("{}:{text}", tier.name())));
             }
         }
+        Effect::Io { identity, args, .. } => {
+            value(&Value::Identity(*identity));
+            for a in args {
+                value(a);
+            }
+        }
         Effect::Grant { kind, name } => {
             value(&Value::str(kind.as_str()));
             value(&Value::str(name.as_str()));

@@ -58,6 +58,11 @@ enum SEffect {
         kind: String,
         name: String,
     },
+    Io {
+        op: String,
+        identity: u64,
+        args: Vec<Portable>,
+    },
 }
 
 fn tier_code(t: Tier) -> u8 {
@@ -90,6 +95,11 @@ fn s_effect(e: &Effect) -> Option<SEffect> {
                 .collect(),
         },
         Effect::Embed { texts } => SEffect::Embed(texts.clone()),
+        Effect::Io { op, identity, args } => SEffect::Io {
+            op: op.to_string(),
+            identity: *identity,
+            args: args.iter().map(Portable::of).collect(),
+        },
         Effect::Grant { kind, name } => SEffect::Grant {
             kind: kind.clone(),
             name: name.clone(),
@@ -128,6 +138,15 @@ fn effect_of(e: SEffect, program: &Program) -> Result<Effect, RtError> {
         },
         SEffect::Embed(texts) => Effect::Embed { texts },
         SEffect::Grant { kind, name } => Effect::Grant { kind, name },
+        SEffect::Io { op, identity, args } => Effect::Io {
+            op: turn_vm::effect::io_op(&op)
+                .ok_or_else(|| RtError::new("checkpoint", format!("unknown operation `{op}`")))?,
+            identity,
+            args: args
+                .iter()
+                .map(|a| a.to_value(program))
+                .collect::<Result<_, _>>()?,
+        },
     })
 }
 

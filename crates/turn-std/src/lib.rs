@@ -60,6 +60,8 @@ pub const STD_MODULES: &[(&str, &str)] = &[
     ("std/time", include_str!("../std/time.tn")),
     ("std/supervisor", include_str!("../std/supervisor.tn")),
     ("std/memory", include_str!("../std/memory.tn")),
+    ("std/env", include_str!("../std/env.tn")),
+    ("std/fs", include_str!("../std/fs.tn")),
 ];
 
 /// Builtin names that resolve to a std module export:

@@ -57,6 +57,13 @@ pub enum Effect {
     /// `grant identity::kind("name")`: an `Identity` handle if the host's
     /// policy allows it, else a catchable `identity` error.
     Grant { kind: String, name: String },
+    /// A capability operation (`env.get`, `fs.read`, …) with the identity
+    /// that allows it; the host checks the identity's policy at that moment.
+    Io {
+        op: &'static str,
+        identity: u64,
+        args: Vec<Value>,
+    },
     /// An operation a later layer implements (processes, inference,
     /// capabilities); the runtime answers it or raises a clear error.
     Intrinsic { op: &'static str, args: Vec<Value> },
@@ -82,7 +89,23 @@ impl Effect {
             Effect::Stop { .. } => "stop",
             Effect::Embed { .. } => "embed",
             Effect::Grant { .. } => "grant",
+            Effect::Io { op, .. } => op,
             Effect::Intrinsic { op, .. } => op,
         }
     }
+}
+
+/// The capability operations of [`Effect::Io`].
+pub const IO_OPS: &[&str] = &[
+    "env.get",
+    "env.set",
+    "fs.read",
+    "fs.write",
+    "fs.list",
+    "fs.exists",
+];
+
+/// The static name of a capability operation read back from a checkpoint.
+pub fn io_op(name: &str) -> Option<&'static str> {
+    IO_OPS.iter().find(|o| **o == name).copied()
 }

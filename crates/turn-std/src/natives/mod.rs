@@ -5,6 +5,7 @@
 //! (in `std/*.tn`) gathers them into the module's export map.
 
 mod core;
+mod io;
 mod json;
 mod list;
 mod math;
@@ -115,4 +116,11 @@ pub(crate) static NATIVES: &[NativeDef] = &[
     def("__sys_stop", ONE, process::stop),
     // embeddings (`memory.search` is VM-owned: turn_vm::VM_NATIVES)
     def("embed", ONE, memory::embed),
+    // std/env and std/fs (capabilities: the host checks the identity)
+    def("__sys_env_get", TWO, io::env_get),
+    def("__sys_env_set", THREE, io::env_set),
+    def("__sys_fs_read", TWO, io::fs_read),
+    def("__sys_fs_write", THREE, io::fs_write),
+    def("__sys_fs_list", TWO, io::fs_list),
+    def("__sys_fs_exists", TWO, io::fs_exists),
 ];

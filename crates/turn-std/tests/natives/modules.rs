@@ -58,10 +58,12 @@ fn every_module_is_listed() {
         "std/time",
         "std/supervisor",
         "std/memory",
+        "std/env",
+        "std/fs",
     ] {
         assert!(std_module(path).is_some(), "{path} is missing");
     }
-    assert_eq!(STD_MODULES.len(), 8);
+    assert_eq!(STD_MODULES.len(), 10);
     assert!(std_module("std/nope").is_none());
     assert!(std_module("json").is_none());
 }
