@@ -29,6 +29,8 @@ struct Entry {
     root: Option<String>,
     #[serde(default)]
     vars: Vec<String>,
+    header: Option<String>,
+    scheme: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -74,6 +76,8 @@ pub fn policy(program_file: &Path, flags: &[String]) -> Result<Policy, String> {
                 hosts: e.hosts,
                 root: e.root,
                 vars: e.vars,
+                header: e.header,
+                scheme: e.scheme,
             });
         }
     }

@@ -56,6 +56,16 @@ impl Host for SystemHost {
     fn start(&mut self, program: &Rc<Program>, effect: Effect, key: &str) -> Started {
         match effect {
             Effect::Infer { .. } => start_infer(&self.inference, program, effect),
+            Effect::Io {
+                op: "net.request",
+                identity,
+                args,
+            } => crate::net::request(
+                &self.policy,
+                identity,
+                args.first().unwrap_or(&Value::Null),
+                program,
+            ),
             Effect::Io { op, identity, args } => {
                 ready(self.io.perform(&self.policy, op, identity, &args))
             }

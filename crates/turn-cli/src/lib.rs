@@ -7,6 +7,7 @@ pub mod grants;
 pub mod hosts;
 pub mod io;
 pub mod loader;
+pub mod net;
 pub mod report;
 pub mod runs;
 pub mod tools;

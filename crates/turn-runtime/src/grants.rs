@@ -21,6 +21,10 @@ pub struct Grant {
     pub root: Option<String>,
     /// Environment: the variables that may be read or set.
     pub vars: Vec<String>,
+    /// Network: the header that carries the secret (default
+    /// `Authorization`) and its scheme (default `Bearer`; empty: none).
+    pub header: Option<String>,
+    pub scheme: Option<String>,
 }
 
 /// The identities a run may obtain.

@@ -62,6 +62,7 @@ pub const STD_MODULES: &[(&str, &str)] = &[
     ("std/memory", include_str!("../std/memory.tn")),
     ("std/env", include_str!("../std/env.tn")),
     ("std/fs", include_str!("../std/fs.tn")),
+    ("std/net", include_str!("../std/net.tn")),
 ];
 
 /// Builtin names that resolve to a std module export:

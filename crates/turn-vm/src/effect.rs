@@ -103,6 +103,7 @@ pub const IO_OPS: &[&str] = &[
     "fs.write",
     "fs.list",
     "fs.exists",
+    "net.request",
 ];
 
 /// The static name of a capability operation read back from a checkpoint.

@@ -7,12 +7,17 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 /// A reqwest client with rustls (ring) and the given timeout.
-pub fn client(timeout: Duration) -> Result<reqwest::Client, ProviderError> {
+/// Install ring as the process-wide TLS crypto provider (once).
+pub fn ensure_crypto() {
     static CRYPTO: OnceLock<()> = OnceLock::new();
     CRYPTO.get_or_init(|| {
         // Another component may have installed one already: either is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
+}
+
+pub fn client(timeout: Duration) -> Result<reqwest::Client, ProviderError> {
+    ensure_crypto();
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))

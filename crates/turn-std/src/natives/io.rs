@@ -54,3 +54,24 @@ pub(crate) fn fs_list(cx: &mut NativeCx, args: &[Value]) -> NativeResult {
 pub(crate) fn fs_exists(cx: &mut NativeCx, args: &[Value]) -> NativeResult {
     io("fs.exists", cx, args, 1)
 }
+
+/// `net.request(identity, request)`: the request map is checked by the host
+/// (url, method, headers, query, body, json, timeout).
+pub(crate) fn net_request(cx: &mut NativeCx, args: &[Value]) -> NativeResult {
+    let a = Args::new("net.request", cx, args);
+    let Value::Identity(identity) = a.get(0) else {
+        return Err(RtError::identity(format!(
+            "`net.request` needs a network Identity (from `grant identity::network(…)`), found {}",
+            turn_vm::ops::article(&turn_vm::ops::describe_type(a.get(0), cx.program))
+        ))
+        .into());
+    };
+    let Value::Map(_) = a.get(1) else {
+        return Err(a.wrong(1, "Map").into());
+    };
+    Err(Flow::Effect(Effect::Io {
+        op: "net.request",
+        identity: *identity,
+        args: vec![a.get(1).clone()],
+    }))
+}

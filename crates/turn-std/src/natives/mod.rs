@@ -123,4 +123,6 @@ pub(crate) static NATIVES: &[NativeDef] = &[
     def("__sys_fs_write", THREE, io::fs_write),
     def("__sys_fs_list", TWO, io::fs_list),
     def("__sys_fs_exists", TWO, io::fs_exists),
+    // std/net
+    def("__sys_net_request", TWO, io::net_request),
 ];

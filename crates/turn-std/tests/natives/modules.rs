@@ -60,10 +60,11 @@ fn every_module_is_listed() {
         "std/memory",
         "std/env",
         "std/fs",
+        "std/net",
     ] {
         assert!(std_module(path).is_some(), "{path} is missing");
     }
-    assert_eq!(STD_MODULES.len(), 10);
+    assert_eq!(STD_MODULES.len(), 11);
     assert!(std_module("std/nope").is_none());
     assert!(std_module("json").is_none());
 }
