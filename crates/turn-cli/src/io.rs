@@ -54,8 +54,9 @@ impl Io {
         let (module, _) = op.split_once('.').unwrap_or((op, ""));
         let want = if module == "env" { "env" } else { "filesystem" };
         if grant.kind != want {
+            let article = if want == "env" { "an" } else { "a" };
             return Err(RtError::identity(format!(
-                "`{op}` needs a `{want}` identity, but was given {}:{}",
+                "`{op}` needs {article} `{want}` identity, but was given {}:{}",
                 grant.kind, grant.name
             )));
         }
