@@ -37,6 +37,27 @@ struct Entry {
 struct File {
     #[serde(default)]
     grant: Vec<Entry>,
+    secrets: Option<Secrets>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Secrets {
+    file: String,
+}
+
+/// The secrets file named in turn.toml (`[secrets] file = "…"`), resolved
+/// from turn.toml's directory. Only its path is kept; network identities'
+/// secrets are read from it at the moment of a request.
+pub fn secrets_file(program_file: &Path) -> Result<Option<std::path::PathBuf>, String> {
+    let Some(path) = crate::config::find_turn_toml(program_file) else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file: File = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(file
+        .secrets
+        .map(|s| path.parent().unwrap_or(Path::new(".")).join(s.file)))
 }
 
 /// Check a `--grant` value: `KIND:NAME`, both non-empty identifiers.

@@ -39,6 +39,8 @@ pub struct SystemHost {
     pub policy: turn_runtime::grants::Policy,
     /// std/env and std/fs.
     pub io: crate::io::Io,
+    /// Where network secrets may be read from besides the environment.
+    pub secrets: Option<std::path::PathBuf>,
 }
 
 impl Default for SystemHost {
@@ -48,6 +50,7 @@ impl Default for SystemHost {
             tools: crate::tools::Tools::default(),
             policy: turn_runtime::grants::Policy::default(),
             io: crate::io::Io::default(),
+            secrets: None,
         }
     }
 }
@@ -62,6 +65,7 @@ impl Host for SystemHost {
                 args,
             } => crate::net::request(
                 &self.policy,
+                self.secrets.as_deref(),
                 identity,
                 args.first().unwrap_or(&Value::Null),
                 program,

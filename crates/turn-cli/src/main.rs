@@ -282,6 +282,10 @@ fn system_host(file: &str, program: &Program, args: &InferArgs) -> Result<System
             ExitCode::from(1)
         })?;
     host.io.base = turn_cli::grants::base_dir(std::path::Path::new(file));
+    host.secrets = turn_cli::grants::secrets_file(std::path::Path::new(file)).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(1)
+    })?;
     Ok(host)
 }
 

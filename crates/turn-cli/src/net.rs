@@ -7,6 +7,7 @@
 //! not followed with it (the 3xx answer is returned as it is). The secret
 //! never becomes a Turn value, and no error message contains it.
 
+use std::path::Path;
 use std::rc::Rc;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -59,6 +60,49 @@ pub fn secret_var(name: &str) -> String {
     format!("TURN_IDENTITY_{up}_TOKEN")
 }
 
+/// The secret of `network:NAME`, read now: `TURN_IDENTITY_<NAME>_TOKEN`,
+/// else the entry `NAME` of the secrets file named in turn.toml, which must
+/// be readable by its owner only.
+fn secret(name: &str, file: Option<&Path>) -> Result<String, RtError> {
+    let var = secret_var(name);
+    if let Ok(s) = std::env::var(&var) {
+        return Ok(s);
+    }
+    let missing = || {
+        RtError::identity(format!(
+            "network:{name} has no secret: set {var} in the environment of `turn`, or add \
+             `{name} = \"…\"` to the secrets file named in turn.toml"
+        ))
+    };
+    let Some(file) = file else {
+        return Err(missing());
+    };
+    let shown = file.display();
+    let meta = std::fs::metadata(file)
+        .map_err(|e| RtError::identity(format!("cannot read the secrets file {shown}: {e}")))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(RtError::identity(format!(
+                "the secrets file {shown} can be read by others (mode {mode:o}); \
+                 `chmod 600` it"
+            )));
+        }
+    }
+    let _ = &meta;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| RtError::identity(format!("cannot read the secrets file {shown}: {e}")))?;
+    // The parse error could quote the file: report only where it is.
+    let table: toml::Table = toml::from_str(&text)
+        .map_err(|_| RtError::identity(format!("the secrets file {shown} is not valid TOML")))?;
+    match table.get(name) {
+        Some(toml::Value::String(s)) => Ok(s.clone()),
+        _ => Err(missing()),
+    }
+}
+
 fn host_allowed(grant: &Grant, host: &str) -> bool {
     grant.hosts.iter().any(|h| match h.strip_prefix("*.") {
         Some(suffix) => host.ends_with(&format!(".{suffix}")),
@@ -78,8 +122,14 @@ fn text(v: &Value, program: &Program) -> Result<String, RtError> {
 }
 
 /// Start `net.request` with identity `id`.
-pub fn request(policy: &Policy, id: u64, req: &Value, program: &Rc<Program>) -> Started {
-    match prepare(policy, id, req, program) {
+pub fn request(
+    policy: &Policy,
+    secrets: Option<&Path>,
+    id: u64,
+    req: &Value,
+    program: &Rc<Program>,
+) -> Started {
+    match prepare(policy, secrets, id, req, program) {
         Ok((builder, what)) => Box::pin(async move { send(builder, what).await }),
         Err(e) => ready(Err(e)),
     }
@@ -87,6 +137,7 @@ pub fn request(policy: &Policy, id: u64, req: &Value, program: &Rc<Program>) -> 
 
 fn prepare(
     policy: &Policy,
+    secrets: Option<&Path>,
     id: u64,
     req: &Value,
     program: &Program,
@@ -179,13 +230,7 @@ fn prepare(
         }
     }
     if !public {
-        let var = secret_var(&grant.name);
-        let secret = std::env::var(&var).map_err(|_| {
-            RtError::identity(format!(
-                "network:{} has no secret: set {var} in the environment of `turn`",
-                grant.name
-            ))
-        })?;
+        let secret = secret(&grant.name, secrets)?;
         let header = grant
             .header
             .clone()

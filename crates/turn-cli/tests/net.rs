@@ -155,3 +155,49 @@ fn a_secret_reaches_only_its_allowed_host() {
     let (_, inspect, _) = turn(dir, &["inspect", "net1", "--json"]);
     assert!(!inspect.contains(SECRET));
 }
+
+#[cfg(unix)]
+#[test]
+fn a_secret_can_come_from_a_private_secrets_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let (port, seen) = server();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("turn.toml"),
+        "[secrets]\nfile = \"secrets.toml\"\n\n\
+         [[grant]]\nkind = \"network\"\nname = \"vault\"\nhosts = [\"127.0.0.1\"]\n",
+    )
+    .expect("write");
+    let secrets = dir.join("secrets.toml");
+    std::fs::write(&secrets, format!("vault = \"{SECRET}\"\n")).expect("write");
+    std::fs::write(
+        dir.join("v.tn"),
+        format!(
+            "let net = use \"std/net\";\nlet v = grant identity::network(\"vault\");\n\
+             return net.get(\"http://127.0.0.1:{port}/echo\", {{\"identity\": v}}).body;\n"
+        ),
+    )
+    .expect("write");
+    let run = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_turn"))
+            .args(["run", "v.tn"])
+            .current_dir(dir)
+            .env_remove("TURN_IDENTITY_VAULT_TOKEN")
+            .output()
+            .expect("run turn");
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Readable by others: refused before any request.
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let (out, err) = run();
+    assert!(err.contains("chmod 600"), "{out}{err}");
+    assert!(!err.contains(SECRET));
+    assert!(seen.lock().expect("lock").is_empty());
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let (out, err) = run();
+    assert_eq!(out, "GET /echo auth=yes body=\n", "{err}");
+}

@@ -39,6 +39,9 @@ struct File {
     #[serde(default)]
     #[allow(dead_code)]
     grant: Vec<toml::Value>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    secrets: toml::Table,
 }
 
 #[derive(Debug, Default, Deserialize)]
