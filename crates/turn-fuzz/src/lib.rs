@@ -526,11 +526,13 @@ fn processes(program: &Rc<Program>, text: &str, config: &Config) -> Result<(), F
                 Failure::invariant(Pass::Processes, format!("Vm::new refused: {}", e.message))
             })?;
         let mut host = FuzzHost::new(text);
-        let r = if roundtrip {
-            turn_runtime::run_checkpointing(vm, &mut host)
-        } else {
-            turn_runtime::run(vm, &mut host)
+        // A fork bomb is bounded by the process limit.
+        let options = turn_runtime::Options {
+            roundtrip,
+            max_processes: 2_000,
+            ..turn_runtime::Options::default()
         };
+        let r = turn_runtime::run_with(vm, &mut host, &options);
         let internal =
             |m: &str| Failure::invariant(Pass::Processes, format!("internal error: {m}"));
         let end = match r {

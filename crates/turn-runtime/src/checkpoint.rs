@@ -334,6 +334,7 @@ pub fn decode(
         ));
     }
     let program_rc = program;
+    let live = procs.iter().flatten().count();
     Ok((
         System {
             program: program_rc,
@@ -343,6 +344,7 @@ pub fn decode(
             requests,
             suspend_requested: false,
             main_end: None,
+            live,
         },
         s.seq,
     ))

@@ -350,6 +350,7 @@ fn options(id: &RunId, created_ms: u64) -> Options {
         roundtrip: false,
         print_replayed: false,
         checkpoint_every: checkpoint_every(),
+        max_processes: 0,
     }
 }
 

@@ -139,6 +139,18 @@ pub fn run_checkpointing(vm: Vm, host: &mut dyn Host) -> Result<RunResult, RtErr
     ))
 }
 
+/// [`run`] or [`run_checkpointing`] (`options.roundtrip`) with explicit
+/// options (a process limit, say).
+pub fn run_with(vm: Vm, host: &mut dyn Host, options: &Options) -> Result<RunResult, RtError> {
+    finish(drive(
+        &mut System::new(vm),
+        host,
+        &mut Journal::live(None),
+        options,
+        None,
+    ))
+}
+
 fn finish(stop: Stop) -> Result<RunResult, RtError> {
     match stop {
         Stop::Finished(r) => Ok(r),

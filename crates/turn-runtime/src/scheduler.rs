@@ -90,7 +90,13 @@ pub struct Options {
     /// Offer a checkpoint to the checkpoint sink once this many log entries
     /// were written since the last one and the system is quiet (0: never).
     pub checkpoint_every: u64,
+    /// Most processes alive at once (0: [`MAX_PROCESSES`]); a `spawn`
+    /// beyond it is a catchable `limit` error (a fork bomb stops there).
+    pub max_processes: usize,
 }
+
+/// The default bound on live processes.
+pub const MAX_PROCESSES: usize = 1_000_000;
 
 /// A checkpoint the scheduler wants stored: the system after `seq` log
 /// entries.
@@ -112,6 +118,8 @@ pub struct System {
     pub(crate) suspend_requested: bool,
     /// Set when main has ended.
     pub(crate) main_end: Option<Result<Value, Box<Uncaught>>>,
+    /// Processes alive (slots that are `Some`).
+    pub(crate) live: usize,
 }
 
 /// A divergence between a replay and its log, or a failure of the log.
@@ -146,6 +154,7 @@ impl System {
             requests: BTreeMap::new(),
             suspend_requested: false,
             main_end: None,
+            live: 1,
         }
     }
 
@@ -654,6 +663,10 @@ impl System {
                 true
             }
             Effect::Spawn { func, args, link } => {
+                if let Err(e) = self.room(1, options) {
+                    cur.vm.resume(Err(e));
+                    return true;
+                }
                 let pid = self.procs.len() as u64 + 1;
                 let r = cur.vm.spawn_child(pid, &func, args, link).map(|child| {
                     if link {
@@ -663,6 +676,7 @@ impl System {
                         vm: child,
                         wait: Wait::Ready,
                     })));
+                    self.live += 1;
                     self.queue.push_back(pid);
                     Value::Pid(pid)
                 });
@@ -670,6 +684,10 @@ impl System {
                 true
             }
             Effect::SpawnEach { items, func } => {
+                if let Err(e) = self.room(items.len(), options) {
+                    cur.vm.resume(Err(e));
+                    return true;
+                }
                 let mut pids = Vec::with_capacity(items.len());
                 let mut failed = None;
                 for item in items {
@@ -681,6 +699,7 @@ impl System {
                                 vm: child,
                                 wait: Wait::Ready,
                             })));
+                            self.live += 1;
                             self.queue.push_back(pid);
                             pids.push(Value::Pid(pid));
                         }
@@ -894,6 +913,7 @@ impl System {
             return false;
         };
         self.queue.retain(|p| *p != pid);
+        self.live = self.live.saturating_sub(1);
         self.ended(*victim, End::Killed, Some(cur), host);
         true
     }
@@ -918,6 +938,7 @@ impl System {
                 End::Error(u.value.clone())
             }
         };
+        self.live = self.live.saturating_sub(1);
         self.ended(*p, end, None, host);
     }
 
@@ -984,6 +1005,22 @@ impl System {
         }
     }
 
+    /// Whether `n` more processes may start.
+    fn room(&self, n: usize, options: &Options) -> Result<(), RtError> {
+        let max = if options.max_processes == 0 {
+            MAX_PROCESSES
+        } else {
+            options.max_processes
+        };
+        if self.live.saturating_add(n) > max {
+            return Err(RtError::limit(format!(
+                "too many processes: {} alive, and {n} more would pass the limit of {max}",
+                self.live
+            )));
+        }
+        Ok(())
+    }
+
     /// Forget request `n` of `pid` and cancel its future if it is under way.
     fn cancel(&mut self, pid: u64, n: u64) {
         if let Some(Request { abort: Some(a), .. }) = self.requests.remove(&(pid, n)) {
@@ -1004,6 +1041,7 @@ impl System {
                 continue;
             };
             self.queue.retain(|p| *p != pid);
+            self.live = self.live.saturating_sub(1);
             let stale: Vec<(u64, u64)> = self
                 .requests
                 .range((pid, 0)..=(pid, u64::MAX))
@@ -1038,6 +1076,7 @@ impl System {
             ));
         }
         self.procs.truncate(1);
+        self.live = 1;
         self.queue.clear();
         for (_, r) in std::mem::take(&mut self.requests) {
             if let Some(a) = r.abort {

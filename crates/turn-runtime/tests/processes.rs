@@ -333,3 +333,27 @@ fn paper_e3_a_spawned_process_infers_with_an_empty_context() {
         assert!(child.is_empty(), "a child sent context {child:?}");
     }
 }
+
+#[test]
+fn a_fork_bomb_stops_at_the_process_limit() {
+    let program = compile(
+        r#"
+        let bomb = turn() { while true { spawn bomb; } };
+        try { bomb(); } catch (e) { return [e.kind, e.message]; }
+        "#,
+    );
+    let vm = Vm::new(program.clone(), turn_runtime::builtins(), Limits::default()).expect("vm");
+    let options = Options {
+        max_processes: 100,
+        ..Options::default()
+    };
+    let mut host = Clocked::default();
+    match turn_runtime::run_with(vm, &mut host, &options).expect("runs") {
+        RunResult::Done(v) => assert_eq!(
+            display(&v, &program).expect("display"),
+            r#"["limit", "too many processes: 100 alive, and 1 more would pass the limit of 100"]"#
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(host.output.borrow().is_empty());
+}
