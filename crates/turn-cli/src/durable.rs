@@ -22,6 +22,17 @@ fn id_of(s: &str) -> Result<RunId, ExitCode> {
     })
 }
 
+/// The id, validated, and the store; with `must_exist`, a run that does
+/// not exist is refused here.
+fn open_run(id: &str, dir: &Path, must_exist: bool) -> Result<(RunId, SqliteStore), ExitCode> {
+    let id = id_of(id)?;
+    let store = open(dir)?;
+    if must_exist {
+        exists(&store, &id)?;
+    }
+    Ok((id, store))
+}
+
 /// A run that does not exist is a usage error (exit 1), for every command.
 fn exists(store: &SqliteStore, id: &RunId) -> Result<(), ExitCode> {
     match store.run(id) {
@@ -190,12 +201,8 @@ fn host_for(
 }
 
 pub fn resume(id: &str, result: Option<&str>, dir: &Path, args: &InferArgs) -> ExitCode {
-    let id = match id_of(id) {
-        Ok(i) => i,
-        Err(c) => return c,
-    };
-    let store = match open(dir) {
-        Ok(s) => s,
+    let (id, store) = match open_run(id, dir, false) {
+        Ok(r) => r,
         Err(c) => return c,
     };
     let supplied = match result {
@@ -228,17 +235,10 @@ pub fn replay(
     dir: &Path,
     args: &InferArgs,
 ) -> ExitCode {
-    let id = match id_of(id) {
-        Ok(i) => i,
+    let (id, store) = match open_run(id, dir, true) {
+        Ok(r) => r,
         Err(c) => return c,
     };
-    let store = match open(dir) {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
-    if let Err(c) = exists(&store, &id) {
-        return c;
-    }
     if let (Some(n), Some(dst)) = (until, fork) {
         let dst = match id_of(dst) {
             Ok(i) => i,
@@ -287,17 +287,10 @@ pub fn replay(
 }
 
 pub fn inspect(id: &str, json: bool, dir: &Path) -> ExitCode {
-    let id = match id_of(id) {
-        Ok(i) => i,
+    let (id, store) = match open_run(id, dir, true) {
+        Ok(r) => r,
         Err(c) => return c,
     };
-    let store = match open(dir) {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
-    if let Err(c) = exists(&store, &id) {
-        return c;
-    }
     match durable::state(&store, &id) {
         Ok((rec, system, log)) => {
             let j = turn_cli::runs::inspect_json(&rec, &system, &log);

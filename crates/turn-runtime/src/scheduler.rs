@@ -667,19 +667,7 @@ impl System {
                     cur.vm.resume(Err(e));
                     return true;
                 }
-                let pid = self.procs.len() as u64 + 1;
-                let r = cur.vm.spawn_child(pid, &func, args, link).map(|child| {
-                    if link {
-                        cur.vm.add_child(pid);
-                    }
-                    self.procs.push(Some(Box::new(Proc {
-                        vm: child,
-                        wait: Wait::Ready,
-                    })));
-                    self.live += 1;
-                    self.queue.push_back(pid);
-                    Value::Pid(pid)
-                });
+                let r = self.start_child(cur, &func, args, link).map(Value::Pid);
                 cur.vm.resume(r);
                 true
             }
@@ -691,18 +679,8 @@ impl System {
                 let mut pids = Vec::with_capacity(items.len());
                 let mut failed = None;
                 for item in items {
-                    let pid = self.procs.len() as u64 + 1;
-                    match cur.vm.spawn_child(pid, &func, vec![item], true) {
-                        Ok(child) => {
-                            cur.vm.add_child(pid);
-                            self.procs.push(Some(Box::new(Proc {
-                                vm: child,
-                                wait: Wait::Ready,
-                            })));
-                            self.live += 1;
-                            self.queue.push_back(pid);
-                            pids.push(Value::Pid(pid));
-                        }
+                    match self.start_child(cur, &func, vec![item], true) {
+                        Ok(pid) => pids.push(Value::Pid(pid)),
                         Err(e) => {
                             failed = Some(e);
                             break;
@@ -905,15 +883,9 @@ impl System {
 
     /// Stop process `pid` (not the running one); whether it was alive.
     fn kill(&mut self, pid: u64, cur: &mut Proc, host: &mut dyn Host) -> bool {
-        let Some(victim) = pid
-            .checked_sub(1)
-            .and_then(|i| self.procs.get_mut(i as usize))
-            .and_then(|s| s.take())
-        else {
+        let Some(victim) = self.take_proc(pid) else {
             return false;
         };
-        self.queue.retain(|p| *p != pid);
-        self.live = self.live.saturating_sub(1);
         self.ended(*victim, End::Killed, Some(cur), host);
         true
     }
@@ -947,14 +919,7 @@ impl System {
     fn ended(&mut self, p: Proc, end: End, cur: Option<&mut Proc>, host: &mut dyn Host) {
         let _ = host;
         let pid = p.vm.pid();
-        let stale: Vec<(u64, u64)> = self
-            .requests
-            .range((pid, 0)..=(pid, u64::MAX))
-            .map(|(k, _)| *k)
-            .collect();
-        for (p, n) in stale {
-            self.cancel(p, n);
-        }
+        self.cancel_all(pid);
         // A process stopped or failed takes its linked children with it
         // (a supervision tree shuts down from the top); a normal return
         // leaves them running.
@@ -1005,6 +970,51 @@ impl System {
         }
     }
 
+    /// Start a child of `cur` calling `func(args…)`: its pid.
+    fn start_child(
+        &mut self,
+        cur: &mut Proc,
+        func: &Value,
+        args: Vec<Value>,
+        link: bool,
+    ) -> Result<u64, RtError> {
+        let pid = self.procs.len() as u64 + 1;
+        let child = cur.vm.spawn_child(pid, func, args, link)?;
+        if link {
+            cur.vm.add_child(pid);
+        }
+        self.procs.push(Some(Box::new(Proc {
+            vm: child,
+            wait: Wait::Ready,
+        })));
+        self.live += 1;
+        self.queue.push_back(pid);
+        Ok(pid)
+    }
+
+    /// Take a live process (not the running one) out of the system.
+    fn take_proc(&mut self, pid: u64) -> Option<Box<Proc>> {
+        let p = pid
+            .checked_sub(1)
+            .and_then(|i| self.procs.get_mut(i as usize))?
+            .take()?;
+        self.queue.retain(|q| *q != pid);
+        self.live = self.live.saturating_sub(1);
+        Some(p)
+    }
+
+    /// Forget (and cancel) every request of `pid`.
+    fn cancel_all(&mut self, pid: u64) {
+        let stale: Vec<(u64, u64)> = self
+            .requests
+            .range((pid, 0)..=(pid, u64::MAX))
+            .map(|(k, _)| *k)
+            .collect();
+        for (p, n) in stale {
+            self.cancel(p, n);
+        }
+    }
+
     /// Whether `n` more processes may start.
     fn room(&self, n: usize, options: &Options) -> Result<(), RtError> {
         let max = if options.max_processes == 0 {
@@ -1033,23 +1043,10 @@ impl System {
     fn stop_tree(&mut self, pids: &[u64]) {
         let mut work: Vec<u64> = pids.to_vec();
         while let Some(pid) = work.pop() {
-            let Some(victim) = pid
-                .checked_sub(1)
-                .and_then(|i| self.procs.get_mut(i as usize))
-                .and_then(|s| s.take())
-            else {
+            let Some(victim) = self.take_proc(pid) else {
                 continue;
             };
-            self.queue.retain(|p| *p != pid);
-            self.live = self.live.saturating_sub(1);
-            let stale: Vec<(u64, u64)> = self
-                .requests
-                .range((pid, 0)..=(pid, u64::MAX))
-                .map(|(k, _)| *k)
-                .collect();
-            for (p, n) in stale {
-                self.cancel(p, n);
-            }
+            self.cancel_all(pid);
             work.extend(victim.vm.links().children.iter().copied());
         }
     }

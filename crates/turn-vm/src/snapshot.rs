@@ -246,20 +246,11 @@ pub fn isolate(v: &Value, program: &Program) -> Result<Value, RtError> {
 }
 
 fn has_cells(v: &Value) -> bool {
-    let mut work = vec![v];
-    while let Some(v) = work.pop() {
-        match v {
-            Value::Closure(c) if !c.upvalues.is_empty() => return true,
-            Value::Cell(_) => return true,
-            Value::List(l) => work.extend(l.iter()),
-            Value::Map(m) => work.extend(m.values()),
-            Value::Struct(s) => work.extend(s.fields.iter()),
-            Value::Uncertain(u) => work.push(&u.value),
-            Value::Error(e) => work.push(&e.data),
-            _ => {}
-        }
-    }
-    false
+    crate::value::any_inside(v, |x| match x {
+        Value::Closure(c) => !c.upvalues.is_empty(),
+        Value::Cell(_) => true,
+        _ => false,
+    })
 }
 
 impl Snapshot {

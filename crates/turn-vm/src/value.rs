@@ -404,10 +404,19 @@ impl Value {
 /// Whether a value contains an Identity anywhere (they may not be printed,
 /// serialized, remembered, put in context or sent to a model).
 pub fn contains_identity(v: &Value) -> bool {
+    any_inside(v, |x| matches!(x, Value::Identity(_)))
+}
+
+/// Whether `v` or any value inside it (list items, map values, struct
+/// fields, uncertain and error payloads; not closures' cells) satisfies
+/// `found`. Iterative, so depth cannot overflow the stack.
+pub fn any_inside(v: &Value, found: impl Fn(&Value) -> bool) -> bool {
     let mut work = vec![v];
     while let Some(v) = work.pop() {
+        if found(v) {
+            return true;
+        }
         match v {
-            Value::Identity(_) => return true,
             Value::List(l) => work.extend(l.iter()),
             Value::Map(m) => work.extend(m.values()),
             Value::Struct(s) => work.extend(s.fields.iter()),
