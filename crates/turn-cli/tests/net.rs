@@ -2,6 +2,8 @@
 //! identity whose secret goes only to its allowed host, never into output,
 //! the store, or a redirect.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -67,24 +69,6 @@ fn turn(dir: &Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn all_files_contain(dir: &Path, needle: &[u8]) -> Vec<String> {
-    let mut hits = Vec::new();
-    let mut work = vec![dir.to_path_buf()];
-    while let Some(d) = work.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                work.push(p);
-            } else if let Ok(bytes) = std::fs::read(&p) {
-                if bytes.windows(needle.len()).any(|w| w == needle) {
-                    hits.push(p.display().to_string());
-                }
-            }
-        }
-    }
-    hits
-}
-
 #[test]
 fn a_secret_reaches_only_its_allowed_host() {
     let (port, seen) = server();
@@ -143,7 +127,7 @@ fn a_secret_reaches_only_its_allowed_host() {
         .all(|(_, url, _)| !url.starts_with("/hello")));
     // The store (log, checkpoints, memory) holds no secret; the replay
     // reproduces the run without a single request.
-    assert!(all_files_contain(&dir.join(".turn"), SECRET.as_bytes()).is_empty());
+    assert!(common::files_containing(&dir.join(".turn"), SECRET.as_bytes()).is_empty());
     let (code, replayed, err) = turn(dir, &["replay", "net1"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(replayed, expected);

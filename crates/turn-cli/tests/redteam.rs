@@ -4,7 +4,8 @@
 //! and the secret must appear in no output and no file of the store. The
 //! one allowed use (a request to the granted host) is checked in net.rs.
 
-use std::path::Path;
+mod common;
+
 use std::process::Command;
 
 const SECRET: &str = "rt-SECRET-5521-do-not-leak";
@@ -62,24 +63,6 @@ fn program() -> String {
     p
 }
 
-fn files_with(dir: &Path, needle: &[u8]) -> Vec<String> {
-    let mut hits = Vec::new();
-    let mut work = vec![dir.to_path_buf()];
-    while let Some(d) = work.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                work.push(p);
-            } else if let Ok(bytes) = std::fs::read(&p) {
-                if bytes.windows(needle.len()).any(|w| w == needle) {
-                    hits.push(p.display().to_string());
-                }
-            }
-        }
-    }
-    hits
-}
-
 #[test]
 fn no_attempt_gets_the_secret_out() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -111,7 +94,7 @@ fn no_attempt_gets_the_secret_out() {
     }
     assert!(!stdout.contains("LEAK"), "{stdout}");
     assert!(!stdout.contains(SECRET) && !stderr.contains(SECRET));
-    assert!(files_with(dir, SECRET.as_bytes()).is_empty());
+    assert!(common::files_containing(dir, SECRET.as_bytes()).is_empty());
     let inspect = Command::new(env!("CARGO_BIN_EXE_turn"))
         .args(["inspect", "hostile", "--json"])
         .current_dir(dir)
